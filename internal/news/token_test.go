@@ -1,0 +1,77 @@
+package news
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTokenRoundTrip(t *testing.T) {
+	s, err := NewTokenSigner([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2017, 1, 29, 8, 0, 0, 0, time.UTC)
+	exp := now.Add(7 * 24 * time.Hour)
+	tok := s.Sign(42, PurposeConfirm, exp)
+	if id, err := s.Verify(tok, PurposeConfirm, now); err != nil || id != 42 {
+		t.Fatalf("Verify(fresh confirm) = %d, %v; want 42, nil", id, err)
+	}
+	if id, err := s.Verify(tok, PurposeConfirm, exp.Add(-time.Second)); err != nil || id != 42 {
+		t.Errorf("Verify a second before expiry = %d, %v; want 42, nil", id, err)
+	}
+	if _, err := s.Verify(tok, PurposeConfirm, exp); !errors.Is(err, ErrTokenExpired) {
+		t.Errorf("Verify at expiry = %v, want ErrTokenExpired", err)
+	}
+	forever := s.Sign(7, PurposeUnsubscribe, time.Time{})
+	if id, err := s.Verify(forever, PurposeUnsubscribe, now.AddDate(10, 0, 0)); err != nil || id != 7 {
+		t.Errorf("Verify(non-expiring, 10 years on) = %d, %v; want 7, nil", id, err)
+	}
+	if strings.ContainsAny(forever, "+/=%&? ") {
+		t.Errorf("token %q has characters that need URL escaping", forever)
+	}
+}
+
+func TestTokenRejects(t *testing.T) {
+	s, _ := NewTokenSigner([]byte("0123456789abcdef0123456789abcdef"))
+	other, _ := NewTokenSigner([]byte("another secret, just as long...."))
+	now := time.Date(2017, 1, 29, 8, 0, 0, 0, time.UTC)
+	exp := now.Add(time.Hour)
+	good := s.Sign(42, PurposeConfirm, exp)
+	parts := strings.Split(good, ".")
+	flip := func(str string, i int) string {
+		b := []byte(str)
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+		return string(b)
+	}
+	bad := map[string]string{
+		"empty":                 "",
+		"garbage":               "not-a-token",
+		"other id":              "43." + parts[1] + "." + parts[2],
+		"leading zero id":       "042." + parts[1] + "." + parts[2],
+		"negative id":           "-42." + parts[1] + "." + parts[2],
+		"later expiry":          parts[0] + "." + "9999999999" + "." + parts[2],
+		"no expiry":             parts[0] + ".0." + parts[2],
+		"flipped mac":           parts[0] + "." + parts[1] + "." + flip(parts[2], 5),
+		"short mac":             parts[0] + "." + parts[1] + "." + parts[2][:20],
+		"padded mac":            good + "=",
+		"extra part":            good + ".x",
+		"other purpose":         s.Sign(42, PurposeUnsubscribe, exp),
+		"other secret":          other.Sign(42, PurposeConfirm, exp),
+		"huge":                  strings.Repeat("1", 200),
+		"std base64 characters": parts[0] + "." + parts[1] + "." + strings.ReplaceAll(strings.ReplaceAll(parts[2], "-", "+"), "_", "/") + "+",
+	}
+	for name, tok := range bad {
+		if id, err := s.Verify(tok, PurposeConfirm, now); !errors.Is(err, ErrTokenInvalid) {
+			t.Errorf("%s: Verify(%q) = %d, %v; want ErrTokenInvalid", name, tok, id, err)
+		}
+	}
+	if _, err := NewTokenSigner([]byte("short")); err == nil {
+		t.Error("NewTokenSigner(5 bytes) = nil error, want error")
+	}
+}
