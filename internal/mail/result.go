@@ -1,0 +1,116 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// Sender delivers one message and reports what the receiving side said.
+// *SMTP and *Outbox implement it; consumers (digest, web) declare their own
+// copy of whatever subset they need.
+type Sender interface {
+	Send(ctx context.Context, m *Message) Result
+}
+
+// Status classifies the outcome of one send.
+type Status int
+
+const (
+	// Sent: the server accepted the message (250 after DATA), or the
+	// outbox wrote it.
+	Sent Status = iota + 1
+	// Temporary: a 4xx reply, a network error or a timeout; try later.
+	Temporary
+	// Permanent: a 5xx reply or a message that cannot be built; do not
+	// retry.
+	Permanent
+)
+
+func (s Status) String() string {
+	switch s {
+	case Sent:
+		return "sent"
+	case Temporary:
+		return "temporary"
+	case Permanent:
+		return "permanent"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// Result is the outcome of sending one message.
+type Result struct {
+	Status Status
+	// Reply is the server's reply text for a sent message (e.g. "2.0.0 Ok:
+	// queued as 4A1B2") or the error text otherwise.
+	Reply string
+	// Code is the SMTP reply code (250, 421, 550, ...); 0 when no reply
+	// was received (network error, timeout, dial failure).
+	Code int
+	// Enhanced is the RFC 3463 enhanced status code ("5.1.1"), if any.
+	Enhanced string
+	// Err is nil for Sent.
+	Err error
+}
+
+// NoSuchUser reports a permanent "bad destination mailbox" failure
+// (enhanced status 5.1.x, or a bare 550 "no such user"-style code without
+// an enhanced code): the address should not be mailed again.
+func (r Result) NoSuchUser() bool {
+	if r.Status != Permanent {
+		return false
+	}
+	if r.Enhanced != "" {
+		return strings.HasPrefix(r.Enhanced, "5.1.")
+	}
+	return r.Code == 550 || r.Code == 551 || r.Code == 553
+}
+
+// Error returns r.Err; nil when the message was sent.
+func (r Result) Error() error { return r.Err }
+
+var enhancedRE = regexp.MustCompile(`\b[245]\.\d{1,3}\.\d{1,3}\b`)
+
+// classify turns go-mail's outcome for msg into a Result. delivered means
+// the server answered 250 to the end of DATA, whatever happened after.
+func classify(msg *gomail.Msg, err error) Result {
+	if err == nil || msg.IsDelivered() {
+		return Result{Status: Sent, Code: 250, Reply: strings.TrimSpace(msg.ServerResponse())}
+	}
+	r := Result{Status: Temporary, Reply: err.Error(), Err: err}
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		r.Code = se.ErrorCode()
+		r.Enhanced = se.EnhancedStatusCode()
+	}
+	if r.Code == 0 {
+		// go-mail only looks at the first wrapped error; find a reply code
+		// anywhere in the text ("... 550 5.1.1 no such user").
+		r.Code = replyCode(err.Error())
+	}
+	if r.Enhanced == "" && r.Code != 0 {
+		r.Enhanced = enhancedRE.FindString(err.Error())
+	}
+	switch {
+	case r.Code >= 500:
+		r.Status = Permanent
+	default:
+		r.Status = Temporary
+	}
+	return r
+}
+
+var replyCodeRE = regexp.MustCompile(`(?:^|[:\s])([45][0-9][0-9])[\s-]`)
+
+func replyCode(s string) int {
+	m := replyCodeRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0
+	}
+	return int(m[1][0]-'0')*100 + int(m[1][1]-'0')*10 + int(m[1][2]-'0')
+}
