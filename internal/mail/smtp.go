@@ -186,6 +186,7 @@ func NewSMTP(opts SMTPOptions) (*SMTP, error) {
 		// NOOP before every message costs a round trip; a dead connection
 		// shows up at MAIL FROM instead, which is retried on a fresh one.
 		gomail.WithoutNoop(),
+		gomail.WithoutRset(),
 	}
 	switch e.TLS {
 	case TLSNone:
