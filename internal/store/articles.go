@@ -1,0 +1,478 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pressroom/pressroom/internal/news"
+)
+
+// articleCols is the column list every article query selects, in the
+// order scanArticle reads them.
+const articleCols = `a.id, a.url, a.section, a.title, a.lead, a.body_html, a.dateline, a.authors,
+	a.published_at, a.published_offset, a.updated_at, a.updated_offset,
+	a.image_url, a.image_caption, a.image_credit, a.image_type, a.image_width, a.image_height, a.image_length,
+	a.related, a.tags, a.top_story`
+
+// jsonLink is the stored form of a news.Link in the related column.
+type jsonLink struct {
+	Title string `json:"title"`
+	URL   string `json:"url"`
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanArticle(s scanner, extra ...any) (news.Article, error) {
+	var (
+		a                      news.Article
+		authors, related, tags string
+		pub, pubOff, upd, uOff int64
+		imgURL                 sql.NullString
+		im                     news.Image
+		top                    int
+	)
+	dest := []any{&a.ID, &a.URL, &a.Section, &a.Title, &a.Lead, &a.BodyHTML, &a.Dateline, &authors,
+		&pub, &pubOff, &upd, &uOff,
+		&imgURL, &im.Caption, &im.Credit, &im.Type, &im.Width, &im.Height, &im.Length,
+		&related, &tags, &top}
+	if err := s.Scan(append(dest, extra...)...); err != nil {
+		return news.Article{}, err
+	}
+	a.PublishedAt = fromUnix(pub, pubOff)
+	a.UpdatedAt = fromUnix(upd, uOff)
+	if imgURL.Valid {
+		im.URL = imgURL.String
+		a.Image = &im
+	}
+	a.TopStory = top != 0
+	if err := decodeStrings(authors, &a.Authors); err != nil {
+		return news.Article{}, fmt.Errorf("article %q: authors: %w", a.ID, err)
+	}
+	if err := decodeStrings(tags, &a.Tags); err != nil {
+		return news.Article{}, fmt.Errorf("article %q: tags: %w", a.ID, err)
+	}
+	if related != "[]" && related != "" {
+		var ls []jsonLink
+		if err := json.Unmarshal([]byte(related), &ls); err != nil {
+			return news.Article{}, fmt.Errorf("article %q: related: %w", a.ID, err)
+		}
+		a.Related = make([]news.Link, len(ls))
+		for i, l := range ls {
+			a.Related[i] = news.Link{Title: l.Title, URL: l.URL}
+		}
+	}
+	return a, nil
+}
+
+func decodeStrings(s string, dst *[]string) error {
+	if s == "[]" || s == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(s), dst)
+}
+
+func encodeStrings(ss []string) string {
+	if len(ss) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(ss) // a []string always marshals
+	return string(b)
+}
+
+func encodeLinks(ls []news.Link) string {
+	if len(ls) == 0 {
+		return "[]"
+	}
+	js := make([]jsonLink, len(ls))
+	for i, l := range ls {
+		js[i] = jsonLink{Title: l.Title, URL: l.URL}
+	}
+	b, _ := json.Marshal(js) // strings only: always marshals
+	return string(b)
+}
+
+// fromUnix rebuilds a time with its original UTC offset. Offset 0 reads
+// back as UTC, which is what time.Parse gives for "Z".
+func fromUnix(sec, offset int64) time.Time {
+	t := time.Unix(sec, 0)
+	if offset == 0 {
+		return t.UTC()
+	}
+	return t.In(time.FixedZone("", int(offset)))
+}
+
+func offsetOf(t time.Time) int64 {
+	_, off := t.Zone()
+	return int64(off)
+}
+
+// articles runs an article query on the read pool.
+func (db *DB) articles(ctx context.Context, what, query string, args ...any) ([]news.Article, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []news.Article
+	for rows.Next() {
+		a, err := scanArticle(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: %s: %w", what, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// Article returns the article with the CMS id, or an error wrapping
+// ErrNotFound. Embargoed articles are returned too: callers that show
+// articles to readers use the listing queries, which honour the embargo.
+func (db *DB) Article(ctx context.Context, id string) (news.Article, error) {
+	row := db.read.QueryRowContext(ctx, `SELECT `+articleCols+` FROM articles a WHERE a.id = ?`, id)
+	a, err := scanArticle(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return news.Article{}, fmt.Errorf("store: article %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return news.Article{}, fmt.Errorf("store: article %q: %w", id, err)
+	}
+	return a, nil
+}
+
+func checkLimit(what string, limit int) error {
+	if limit <= 0 {
+		return fmt.Errorf("store: %s: limit %d: want a positive number", what, limit)
+	}
+	return nil
+}
+
+// LatestArticles returns up to limit articles published at or before now
+// (later ones are under embargo), newest first, ties by id. Section ""
+// means all sections; an unknown section is an error wrapping ErrNotFound.
+func (db *DB) LatestArticles(ctx context.Context, section string, limit int, now time.Time) ([]news.Article, error) {
+	what := "latest articles"
+	if err := checkLimit(what, limit); err != nil {
+		return nil, err
+	}
+	if section == "" {
+		return db.articles(ctx, what, `SELECT `+articleCols+` FROM articles a
+			WHERE a.published_at <= ? ORDER BY a.published_at DESC, a.id LIMIT ?`, now.Unix(), limit)
+	}
+	what = fmt.Sprintf("latest articles of %q", section)
+	out, err := db.articles(ctx, what, `SELECT `+articleCols+` FROM articles a
+		WHERE a.section = ? AND a.published_at <= ? ORDER BY a.published_at DESC, a.id LIMIT ?`,
+		section, now.Unix(), limit)
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	// Nothing: tell an empty section from a missing one.
+	if _, err := db.Section(ctx, section); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TopStories returns up to limit articles flagged top_story and published
+// at or before now, newest first, ties by id.
+func (db *DB) TopStories(ctx context.Context, limit int, now time.Time) ([]news.Article, error) {
+	if err := checkLimit("top stories", limit); err != nil {
+		return nil, err
+	}
+	// "top_story = 1" literally, so SQLite picks the partial index.
+	return db.articles(ctx, "top stories", `SELECT `+articleCols+` FROM articles a
+		WHERE a.top_story = 1 AND a.published_at <= ? ORDER BY a.published_at DESC, a.id LIMIT ?`,
+		now.Unix(), limit)
+}
+
+// ArticlesBetween returns the articles with from < published_at <= to,
+// grouped by section (by section position, then slug), top stories first
+// within a section, then newest first, ties by id. The digest uses it for
+// one day's edition.
+func (db *DB) ArticlesBetween(ctx context.Context, from, to time.Time) ([]news.Article, error) {
+	return db.articles(ctx, "articles between", `SELECT `+articleCols+` FROM articles a
+		JOIN sections s ON s.slug = a.section
+		WHERE a.published_at > ? AND a.published_at <= ?
+		ORDER BY s.position, s.slug, a.top_story DESC, a.published_at DESC, a.id`,
+		from.Unix(), to.Unix())
+}
+
+// ArticleCount returns the number of stored articles, embargoed or not.
+func (db *DB) ArticleCount(ctx context.Context) (int, error) {
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM articles`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count articles: %w", err)
+	}
+	return n, nil
+}
+
+// ChangeMark returns a short token that differs whenever the content of
+// any feed at time now may differ from when the token was last taken: it
+// combines a counter raised by every article or section write (import,
+// delete, add section) with the newest published_at that is not after
+// now, which moves when an embargoed article becomes visible. Both come
+// from O(log n) lookups.
+func (db *DB) ChangeMark(ctx context.Context, now time.Time) (string, error) {
+	var (
+		version int64
+		newest  sql.NullInt64
+	)
+	err := db.read.QueryRowContext(ctx, `SELECT
+		(SELECT articles_version FROM store_state WHERE id = 1),
+		(SELECT max(published_at) FROM articles WHERE published_at <= ?)`, now.Unix()).Scan(&version, &newest)
+	if err != nil {
+		return "", fmt.Errorf("store: change mark: %w", err)
+	}
+	return fmt.Sprintf("%d-%d", version, newest.Int64), nil
+}
+
+// ImportCounts says what an import did.
+type ImportCounts struct {
+	Inserted  int // new ids
+	Updated   int // known ids whose content or updated_at changed
+	Unchanged int // known ids sent again as they were
+}
+
+// contentHash covers every field of a but UpdatedAt, so re-importing an
+// identical article is recognised as unchanged. Fields are length-prefixed
+// so that no two different articles encode alike.
+func contentHash(a *news.Article) []byte {
+	h := sha256.New()
+	var buf [8]byte
+	num := func(n int64) {
+		binary.LittleEndian.PutUint64(buf[:], uint64(n))
+		h.Write(buf[:])
+	}
+	str := func(s string) {
+		num(int64(len(s)))
+		h.Write([]byte(s))
+	}
+	strs := func(ss []string) {
+		num(int64(len(ss)))
+		for _, s := range ss {
+			str(s)
+		}
+	}
+	str(a.ID)
+	str(a.URL)
+	str(a.Section)
+	str(a.Title)
+	str(a.Lead)
+	str(a.BodyHTML)
+	str(a.Dateline)
+	strs(a.Authors)
+	num(a.PublishedAt.Unix())
+	num(offsetOf(a.PublishedAt))
+	if im := a.Image; im != nil {
+		num(1)
+		str(im.URL)
+		str(im.Caption)
+		str(im.Credit)
+		str(im.Type)
+		num(int64(im.Width))
+		num(int64(im.Height))
+		num(im.Length)
+	} else {
+		num(0)
+	}
+	num(int64(len(a.Related)))
+	for _, l := range a.Related {
+		str(l.Title)
+		str(l.URL)
+	}
+	strs(a.Tags)
+	if a.TopStory {
+		num(1)
+	} else {
+		num(0)
+	}
+	return h.Sum(nil)[:16]
+}
+
+const insertArticle = `INSERT INTO articles (id, url, section, title, lead, body_html, dateline, authors,
+	published_at, published_offset, updated_at, updated_offset,
+	image_url, image_caption, image_credit, image_type, image_width, image_height, image_length,
+	related, tags, top_story, content_hash)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+const updateArticle = `UPDATE articles SET id = ?, url = ?, section = ?, title = ?, lead = ?, body_html = ?,
+	dateline = ?, authors = ?, published_at = ?, published_offset = ?, updated_at = ?, updated_offset = ?,
+	image_url = ?, image_caption = ?, image_credit = ?, image_type = ?, image_width = ?, image_height = ?,
+	image_length = ?, related = ?, tags = ?, top_story = ?, content_hash = ?
+	WHERE seq = ?`
+
+// articleArgs lists a's values in the column order of insertArticle.
+func articleArgs(a *news.Article, hash []byte) []any {
+	var (
+		imgURL                 any // NULL without an image
+		caption, credit, typ   string
+		width, height, length_ int64
+	)
+	if im := a.Image; im != nil {
+		imgURL, caption, credit, typ = im.URL, im.Caption, im.Credit, im.Type
+		width, height, length_ = int64(im.Width), int64(im.Height), im.Length
+	}
+	top := 0
+	if a.TopStory {
+		top = 1
+	}
+	return []any{a.ID, a.URL, a.Section, a.Title, a.Lead, a.BodyHTML, a.Dateline, encodeStrings(a.Authors),
+		a.PublishedAt.Unix(), offsetOf(a.PublishedAt), a.UpdatedAt.Unix(), offsetOf(a.UpdatedAt),
+		imgURL, caption, credit, typ, width, height, length_,
+		encodeLinks(a.Related), encodeStrings(a.Tags), top, hash}
+}
+
+// ImportArticles upserts articles in one write transaction. fill calls put
+// once per article; when fill (or put) returns an error the transaction is
+// rolled back and the database is exactly as before.
+//
+// Times are stored to the second (fractions are dropped). On insert,
+// updated_at is the article's UpdatedAt, or its PublishedAt when that is
+// zero (a new article has not been updated since publication). A known id
+// whose content (every field but UpdatedAt) is unchanged and whose
+// UpdatedAt is zero or equal to the stored one counts as Unchanged and is
+// not written. Otherwise it is rewritten and counts as Updated; a zero
+// UpdatedAt then becomes now (or PublishedAt, if later).
+//
+// put checks each article with news.ValidateArticle and that its section
+// exists, and fails with a wrapped *news.FieldError otherwise.
+func (db *DB) ImportArticles(ctx context.Context, now time.Time, fill func(put func(news.Article) error) error) (ImportCounts, error) {
+	var c ImportCounts
+	now = now.Truncate(time.Second)
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		known, err := sectionSet(ctx, tx)
+		if err != nil {
+			return err
+		}
+		sel, err := tx.PrepareContext(ctx, `SELECT seq, content_hash, updated_at, updated_offset FROM articles WHERE id = ?`)
+		if err != nil {
+			return fmt.Errorf("store: import articles: %w", err)
+		}
+		defer sel.Close()
+		ins, err := tx.PrepareContext(ctx, insertArticle)
+		if err != nil {
+			return fmt.Errorf("store: import articles: %w", err)
+		}
+		defer ins.Close()
+		upd, err := tx.PrepareContext(ctx, updateArticle)
+		if err != nil {
+			return fmt.Errorf("store: import articles: %w", err)
+		}
+		defer upd.Close()
+
+		put := func(a news.Article) error {
+			a.PublishedAt = a.PublishedAt.Truncate(time.Second)
+			a.UpdatedAt = a.UpdatedAt.Truncate(time.Second)
+			if fe := news.ValidateArticle(a); fe != nil {
+				return fmt.Errorf("store: article %q: %w", a.ID, fe)
+			}
+			if !known[a.Section] {
+				return fmt.Errorf("store: article %q: %w", a.ID,
+					&news.FieldError{Field: "section", Msg: fmt.Sprintf("unknown section %q", a.Section)})
+			}
+			hash := contentHash(&a)
+			var (
+				seq        int64
+				oldHash    []byte
+				oldUpd     int64
+				oldUpdOff  int64
+				givenUpd   = !a.UpdatedAt.IsZero()
+				wantUpdate bool
+			)
+			err := sel.QueryRowContext(ctx, a.ID).Scan(&seq, &oldHash, &oldUpd, &oldUpdOff)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				if !givenUpd {
+					a.UpdatedAt = a.PublishedAt
+				}
+				if _, err := ins.ExecContext(ctx, articleArgs(&a, hash)...); err != nil {
+					return fmt.Errorf("store: insert article %q: %w", a.ID, err)
+				}
+				c.Inserted++
+				return nil
+			case err != nil:
+				return fmt.Errorf("store: article %q: %w", a.ID, err)
+			}
+			contentChanged := !bytes.Equal(hash, oldHash)
+			switch {
+			case givenUpd:
+				wantUpdate = contentChanged || a.UpdatedAt.Unix() != oldUpd || offsetOf(a.UpdatedAt) != oldUpdOff
+			case contentChanged:
+				wantUpdate = true
+				a.UpdatedAt = now
+				if a.PublishedAt.After(now) {
+					a.UpdatedAt = a.PublishedAt
+				}
+			}
+			if !wantUpdate {
+				c.Unchanged++
+				return nil
+			}
+			if _, err := upd.ExecContext(ctx, append(articleArgs(&a, hash), seq)...); err != nil {
+				return fmt.Errorf("store: update article %q: %w", a.ID, err)
+			}
+			c.Updated++
+			return nil
+		}
+		if err := fill(put); err != nil {
+			return err
+		}
+		if c.Inserted+c.Updated > 0 {
+			return bumpVersion(ctx, tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return ImportCounts{}, err
+	}
+	return c, nil
+}
+
+// sectionSet returns the slugs of all sections.
+func sectionSet(ctx context.Context, tx *sql.Tx) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT slug FROM sections`)
+	if err != nil {
+		return nil, fmt.Errorf("store: sections: %w", err)
+	}
+	defer rows.Close()
+	known := map[string]bool{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("store: sections: %w", err)
+		}
+		known[s] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: sections: %w", err)
+	}
+	return known, nil
+}
+
+// DeleteArticle removes an article and its view counts (a retraction). It
+// fails with an error wrapping ErrNotFound when the id is unknown.
+func (db *DB) DeleteArticle(ctx context.Context, id string) error {
+	return db.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM articles WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("store: delete article %q: %w", id, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("store: delete article %q: %w", id, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("store: delete article %q: %w", id, ErrNotFound)
+		}
+		return bumpVersion(ctx, tx)
+	})
+}
