@@ -23,7 +23,15 @@ type command struct {
 // commands is the command table: one line per command. Feature areas add
 // their lines here and the functions in their own cmd_*.go files.
 func commands() []command {
-	return []command{}
+	return []command{
+		{"migrate", "create the database or apply pending schema migrations", cmdMigrate},
+		{"import", "import articles from a JSON Lines file (all or nothing)", cmdImport},
+		{"sections add", "add a section", cmdSectionsAdd},
+		{"sections list", "list the sections", cmdSectionsList},
+		{"views import", "import hourly page-view counts from a JSON Lines file", cmdViewsImport},
+		{"serve", "run the web server and the scheduled jobs", cmdServe},
+		{"demo", "run a demo newsroom on a fresh temporary database", cmdDemo},
+	}
 }
 
 const toolIntro = `Pressroom keeps a news agency's articles in SQLite, serves RSS 2.0, Atom 1.0

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pressroom/pressroom/internal/schedule"
+	"github.com/pressroom/pressroom/internal/store"
+	"github.com/pressroom/pressroom/internal/web"
+)
+
+// serveOptions are serve's own settings (demo shares them). Features add
+// their fields here and their flags in register.
+type serveOptions struct {
+	addr            string
+	shutdownTimeout time.Duration
+
+	// ready, when set, is called once the server listens, with the site's
+	// base URL (demo prints its URLs; tests learn the port).
+	ready func(baseURL string)
+}
+
+// register adds serve's flags to cf.
+func (o *serveOptions) register(cf *cmdFlags) {
+	cf.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT` (port 0 picks a free one)")
+	cf.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long to let requests and running jobs finish (`DURATION`)")
+}
+
+func cmdServe(ctx context.Context, e *env, args []string) (err error) {
+	cf := e.newFlags("serve", "[flags]", `
+Run the service: the web server (section index, feeds, subscription
+pages, digest archive, admin API, /healthz) and the scheduled jobs, in
+the newsroom's time zone (--tz).
+
+SIGINT or SIGTERM shuts it down gracefully: it stops accepting
+connections, lets running requests and jobs finish (up to
+--shutdown-timeout), then closes the database.`)
+	var o serveOptions
+	o.register(cf)
+	pos, err := e.parse(cf, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return cf.usageErrorf("takes no arguments, got %q", pos)
+	}
+	if o.shutdownTimeout <= 0 {
+		return cf.usageErrorf("--shutdown-timeout must be positive, got %v", o.shutdownTimeout)
+	}
+	db, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeStore(db, &err)
+	o.ready = func(baseURL string) {
+		fmt.Fprintf(e.stdout, "Pressroom is serving %s (database %s). Stop with Ctrl-C.\n", baseURL, e.cfg.DB)
+	}
+	return serve(ctx, e, db, o)
+}
+
+// serve runs the web server and the scheduler over db until ctx ends,
+// then shuts both down within o.shutdownTimeout. The caller closes db.
+func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	baseURL := e.cfg.BaseURL
+	if baseURL == "" {
+		baseURL = baseURLFor(ln.Addr(), e.logger)
+	}
+
+	sched := schedule.New(e.cfg.Location, e.logger)
+	wopts := web.Options{
+		Store:    db,
+		Logger:   e.logger,
+		BaseURL:  baseURL,
+		Location: e.cfg.Location,
+	}
+	// Features register their scheduled jobs (sched.Add) and set their
+	// web options (wopts) here.
+
+	handler, err := web.New(wopts)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(e.logger.Handler(), slog.LevelWarn),
+	}
+	sched.Start()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	e.logger.Info("Serving", "addr", ln.Addr().String(), "base_url", baseURL, "time_zone", e.cfg.TimeZone)
+	if o.ready != nil {
+		o.ready(baseURL)
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		e.logger.Info("Shutting down", "timeout", o.shutdownTimeout)
+	case serveErr = <-served:
+		serveErr = fmt.Errorf("serve: %w", serveErr)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	var httpErr, schedErr error
+	wg.Go(func() {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			httpErr = fmt.Errorf("serve: shut down HTTP server: %w", err)
+		}
+	})
+	wg.Go(func() { schedErr = sched.Stop(shutdownCtx) })
+	wg.Wait()
+	if err := errors.Join(serveErr, httpErr, schedErr); err != nil {
+		return err
+	}
+	e.logger.Info("Stopped")
+	return nil
+}
+
+// baseURLFor derives the site's URL from the listening address when
+// --base-url is not set. A wildcard address gives localhost, with a
+// warning: links in feeds and emails need the public URL.
+func baseURLFor(addr net.Addr, logger *slog.Logger) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "http://" + addr.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "localhost"
+		logger.Warn("No --base-url set and listening on all interfaces: links will point to localhost", "addr", addr.String())
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+}
