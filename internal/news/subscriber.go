@@ -1,6 +1,7 @@
 package news
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -291,4 +292,60 @@ func quoteList(xs []string) string {
 		q[i] = fmt.Sprintf("%q", x)
 	}
 	return strings.Join(q, ", ")
+}
+
+// ErrUnknownSubscriber is wrapped by errors about a subscriber that does
+// not exist (or whose address was erased), so that packages which cannot
+// see the store's own not-found error can still tell this case apart.
+var ErrUnknownSubscriber = errors.New("unknown subscriber")
+
+// ErrSubscriberExists is wrapped by errors about adding an address that is
+// already on the list.
+var ErrSubscriberExists = errors.New("subscriber already exists")
+
+// Preferences are what a subscriber can change in the preference centre.
+type Preferences struct {
+	Sections     []string // chosen section slugs, sorted; empty = all
+	DeliveryHour int      // 0-23, or DefaultDeliveryHour
+	TimeZone     string   // IANA name, "" = the newsroom's
+	Paused       bool
+}
+
+// Preferences returns the subscriber's current preferences.
+func (s Subscriber) Preferences() Preferences {
+	return Preferences{Sections: slices.Clone(s.Sections), DeliveryHour: s.DeliveryHour, TimeZone: s.TimeZone, Paused: s.Paused}
+}
+
+// Equal reports whether p and q choose the same things.
+func (p Preferences) Equal(q Preferences) bool {
+	return slices.Equal(p.Sections, q.Sections) && p.DeliveryHour == q.DeliveryHour && p.TimeZone == q.TimeZone && p.Paused == q.Paused
+}
+
+// SignUpOutcome says what a sign-up request found and did. The web answer
+// is the same page for every outcome; only the email sent (if any) differs.
+type SignUpOutcome int
+
+// The sign-up outcomes.
+const (
+	SignUpNew     SignUpOutcome = iota + 1 // a new pending subscriber: send a confirmation
+	SignUpRenewed                          // was unsubscribed: pending again with the new choices; send a confirmation
+	SignUpPending                          // already pending: data left as it was; send the confirmation again
+	SignUpActive                           // already active: data left as it was; send an "already subscribed" notice
+	SignUpBlocked                          // bounced or complained: nothing changes and no mail is sent
+)
+
+func (o SignUpOutcome) String() string {
+	switch o {
+	case SignUpNew:
+		return "new"
+	case SignUpRenewed:
+		return "renewed"
+	case SignUpPending:
+		return "pending"
+	case SignUpActive:
+		return "active"
+	case SignUpBlocked:
+		return "blocked"
+	}
+	return fmt.Sprintf("SignUpOutcome(%d)", int(o))
 }
