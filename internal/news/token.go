@@ -20,7 +20,31 @@ const (
 	PurposeConfirm     TokenPurpose = "confirm"     // confirm a pending subscription; expires
 	PurposePreferences TokenPurpose = "preferences" // open the preference centre
 	PurposeUnsubscribe TokenPurpose = "unsubscribe" // unsubscribe (also the RFC 8058 one-click target)
+	// PurposeForm tokens go into the sign-up form as a CSRF guard; their
+	// "id" is the time the form was served, in Unix seconds.
+	PurposeForm TokenPurpose = "form"
 )
+
+// The paths of the subscription pages, for links in emails. Each takes
+// the token as query parameter t.
+const (
+	ConfirmPath     = "/confirm"
+	PreferencesPath = "/preferences"
+	UnsubscribePath = "/unsubscribe"
+)
+
+// LinkPath returns the page path for a purpose ("" for PurposeForm).
+func (p TokenPurpose) LinkPath() string {
+	switch p {
+	case PurposeConfirm:
+		return ConfirmPath
+	case PurposePreferences:
+		return PreferencesPath
+	case PurposeUnsubscribe:
+		return UnsubscribePath
+	}
+	return ""
+}
 
 // Token errors, returned wrapped; test with errors.Is.
 var (
@@ -60,6 +84,14 @@ func (s *TokenSigner) Sign(id int64, purpose TokenPurpose, expires time.Time) st
 		base64.RawURLEncoding.EncodeToString(s.mac(id, purpose, exp))
 }
 
+// URL returns the absolute link to the page for purpose with a fresh
+// token, e.g. "https://news.example/unsubscribe?t=42.0.MAC": baseURL is
+// the site's public URL without a trailing slash. The digest uses it for
+// List-Unsubscribe and the footer links.
+func (s *TokenSigner) URL(baseURL string, id int64, purpose TokenPurpose, expires time.Time) string {
+	return strings.TrimRight(baseURL, "/") + purpose.LinkPath() + "?t=" + s.Sign(id, purpose, expires)
+}
+
 // Verify checks token for purpose at time now and returns the subscriber
 // id it was signed for. A malformed, tampered or other-purpose token gives
 // an error wrapping ErrTokenInvalid; a genuine but expired one wraps
@@ -68,6 +100,13 @@ func (s *TokenSigner) Verify(token string, purpose TokenPurpose, now time.Time) 
 	invalid := fmt.Errorf("news: %s token: %w", purpose, ErrTokenInvalid)
 	if len(token) > 128 {
 		return 0, invalid
+	}
+	for i := 0; i < len(token); i++ {
+		// The base64 decoder skips CR and LF; accept exactly the alphabet.
+		c := token[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return 0, invalid
+		}
 	}
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {

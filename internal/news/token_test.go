@@ -64,6 +64,8 @@ func TestTokenRejects(t *testing.T) {
 		"other purpose":         s.Sign(42, PurposeUnsubscribe, exp),
 		"other secret":          other.Sign(42, PurposeConfirm, exp),
 		"huge":                  strings.Repeat("1", 200),
+		"trailing newline":      good + "\n",
+		"inner CRLF":            good[:len(good)-5] + "\r\n" + good[len(good)-5:],
 		"std base64 characters": parts[0] + "." + parts[1] + "." + strings.ReplaceAll(strings.ReplaceAll(parts[2], "-", "+"), "_", "/") + "+",
 	}
 	for name, tok := range bad {
@@ -73,5 +75,17 @@ func TestTokenRejects(t *testing.T) {
 	}
 	if _, err := NewTokenSigner([]byte("short")); err == nil {
 		t.Error("NewTokenSigner(5 bytes) = nil error, want error")
+	}
+}
+
+func TestTokenURL(t *testing.T) {
+	s, _ := NewTokenSigner([]byte("0123456789abcdef0123456789abcdef"))
+	u := s.URL("https://news.example/", 42, PurposeUnsubscribe, time.Time{})
+	prefix := "https://news.example/unsubscribe?t="
+	if !strings.HasPrefix(u, prefix) {
+		t.Fatalf("URL = %q, want prefix %q", u, prefix)
+	}
+	if id, err := s.Verify(strings.TrimPrefix(u, prefix), PurposeUnsubscribe, time.Now()); err != nil || id != 42 {
+		t.Errorf("Verify(token from URL) = %d, %v", id, err)
 	}
 }

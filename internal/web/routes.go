@@ -8,4 +8,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", s.index)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /static/style.css", s.stylesheet)
+	mux.HandleFunc("GET /subscribe", s.subscribeForm)
+	mux.HandleFunc("POST /subscribe", s.subscribe)
+	mux.HandleFunc("GET /confirm", s.confirm)
+	mux.HandleFunc("POST /confirm", s.confirm)
+	mux.HandleFunc("GET /preferences", s.preferences)
+	mux.HandleFunc("POST /preferences", s.preferences)
+	mux.HandleFunc("GET /unsubscribe", s.unsubscribe)
+	mux.HandleFunc("POST /unsubscribe", s.unsubscribe)
 }

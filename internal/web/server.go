@@ -43,6 +43,9 @@ type Options struct {
 	// IndexHeadlines is how many latest headlines the index shows per
 	// section; default 5.
 	IndexHeadlines int
+	// Subscriptions enables the sign-up, confirmation, preference and
+	// unsubscribe pages (subscribe.go); nil leaves them answering 404.
+	Subscriptions *SubscribeOptions
 }
 
 // Server serves Pressroom's HTTP endpoints. It is an http.Handler.
@@ -53,6 +56,7 @@ type Server struct {
 	now     func() time.Time
 	pages   pages
 	handler http.Handler
+	subs    *subscriptions // nil when subscriptions are off
 }
 
 // New checks opts, parses every page template and builds the routes.
@@ -87,6 +91,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.pages = p
+	if err := s.initSubscriptions(); err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.logRequests(s.recoverPanics(mux))
