@@ -46,8 +46,9 @@ type Message struct {
 	// its clock at send time.
 	Date time.Time
 
-	// ListUnsubscribeURL is the https one-click URL (RFC 8058); with it the
-	// message carries List-Unsubscribe-Post: List-Unsubscribe=One-Click.
+	// ListUnsubscribeURL is the one-click URL (RFC 8058); when it is https
+	// the message also carries List-Unsubscribe-Post:
+	// List-Unsubscribe=One-Click (one-click requires https).
 	ListUnsubscribeURL string
 	// ListUnsubscribeMailto is a mailto: URI added to List-Unsubscribe.
 	ListUnsubscribeMailto string
@@ -146,6 +147,14 @@ func (m *Message) build(date time.Time) (*gomail.Msg, error) {
 	}
 	msg.SetDateWithValue(date)
 	switch {
+	case m.ListUnsubscribeURL != "" && !strings.HasPrefix(strings.ToLower(m.ListUnsubscribeURL), "https:"):
+		// One-click (RFC 8058) needs https; a plain-http site (the demo)
+		// gets the RFC 2369 header without List-Unsubscribe-Post.
+		uris := []string{m.ListUnsubscribeURL}
+		if m.ListUnsubscribeMailto != "" {
+			uris = append(uris, m.ListUnsubscribeMailto)
+		}
+		msg.SetListUnsubscribe(uris...)
 	case m.ListUnsubscribeURL != "":
 		var extra []string
 		if m.ListUnsubscribeMailto != "" {

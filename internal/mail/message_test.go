@@ -221,7 +221,7 @@ func TestValidate(t *testing.T) {
 		{"no text", func(m *Message) { m.Text = "" }, "text part is required"},
 		{"subject newline", func(m *Message) { m.Subject = "a\r\nBcc: x@y" }, "line break"},
 		{"header injection", func(m *Message) { m.Headers = []Header{{Name: "X-A", Value: "b\r\nBcc: x@y"}} }, "bad extra header"},
-		{"http unsubscribe", func(m *Message) { m.ListUnsubscribeURL = "http://news.example/u" }, "list-unsubscribe"},
+		{"unsubscribe not a URL", func(m *Message) { m.ListUnsubscribeURL = "https://" }, "list-unsubscribe"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,6 +232,22 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Render() error = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestRenderPlainHTTPUnsubscribe(t *testing.T) {
+	m := cyrillicMessage()
+	m.ListUnsubscribeURL = "http://localhost:8080/unsubscribe?t=1"
+	var buf bytes.Buffer
+	if _, err := m.Render(&buf, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	h := parseMessage(t, buf.Bytes()).Header
+	if got, want := h.Get("List-Unsubscribe"), "<http://localhost:8080/unsubscribe?t=1>, <mailto:unsubscribe@news.example?subject=unsubscribe-abc123>"; got != want {
+		t.Errorf("List-Unsubscribe = %q, want %q", got, want)
+	}
+	if got := h.Get("List-Unsubscribe-Post"); got != "" {
+		t.Errorf("List-Unsubscribe-Post = %q on a plain-http URL, want none (RFC 8058 needs https)", got)
 	}
 }
 
