@@ -21,6 +21,7 @@ import (
 type serveOptions struct {
 	addr            string
 	shutdownTimeout time.Duration
+	mail            *mailFlags // outgoing mail (cmd_mail.go)
 
 	// ready, when set, is called once the server listens, with the site's
 	// base URL (demo prints its URLs; tests learn the port).
@@ -31,6 +32,7 @@ type serveOptions struct {
 func (o *serveOptions) register(cf *cmdFlags) {
 	cf.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT` (port 0 picks a free one)")
 	cf.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long to let requests and running jobs finish (`DURATION`)")
+	o.mail = addMailFlags(cf)
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) (err error) {
@@ -76,6 +78,18 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 	if baseURL == "" {
 		baseURL = baseURLFor(ln.Addr(), e.logger)
 	}
+
+	mailer, err := o.mail.open(e)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer func() {
+		if err := mailer.close(); err != nil {
+			e.logger.Warn("Closing the mail sender failed", "error", err)
+		}
+	}()
+	_ = mailer // features that send mail (subscriptions, digest) take it from here
 
 	sched := schedule.New(e.cfg.Location, e.logger)
 	wopts := web.Options{
