@@ -268,7 +268,7 @@ func TestVERP(t *testing.T) {
 }
 
 func TestOutbox(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "out", "box") // created by the first Send
 	now := time.Date(2017, 1, 29, 5, 0, 0, 0, time.UTC)
 	ob, err := NewOutbox(dir, OutboxOptions{Now: func() time.Time { return now }})
 	if err != nil {

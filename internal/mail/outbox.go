@@ -3,7 +3,9 @@ package mail
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -29,7 +31,8 @@ type Outbox struct {
 	opts OutboxOptions
 }
 
-// NewOutbox creates dir if needed.
+// NewOutbox returns an outbox writing to dir, which is created with the
+// first message (so a service that sends nothing leaves no empty folder).
 func NewOutbox(dir string, opts OutboxOptions) (*Outbox, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -37,8 +40,11 @@ func NewOutbox(dir string, opts OutboxOptions) (*Outbox, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("mail: outbox: %w", err)
+	if dir == "" {
+		return nil, fmt.Errorf("mail: outbox: empty folder name")
+	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("mail: outbox %s: not a folder", dir)
 	}
 	return &Outbox{dir: dir, opts: opts}, nil
 }
@@ -94,6 +100,11 @@ func (o *Outbox) Send(ctx context.Context, m *Message) Result {
 
 func (o *Outbox) write(path string, data []byte) error {
 	f, err := os.CreateTemp(o.dir, ".tmp-*.eml")
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(o.dir, 0o755); err == nil {
+			f, err = os.CreateTemp(o.dir, ".tmp-*.eml")
+		}
+	}
 	if err != nil {
 		return err
 	}
