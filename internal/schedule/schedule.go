@@ -43,6 +43,27 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	entries map[string]entry
+
+	observe func(Run) // nil: no observer
+}
+
+// Run describes one finished run of a job, for an observer.
+type Run struct {
+	Job      string
+	Slot     time.Time // the planned time of the run (see Slot)
+	Start    time.Time
+	Duration time.Duration
+	Err      error // nil when the job succeeded; a panic becomes an error
+}
+
+// Option configures a Scheduler in New.
+type Option func(*Scheduler)
+
+// WithObserver makes the scheduler call fn after every run of every job,
+// successful or not (metrics: runs, failures, last success). fn runs on
+// the job's goroutine, so it must be quick and safe for concurrent use.
+func WithObserver(fn func(Run)) Option {
+	return func(s *Scheduler) { s.observe = fn }
 }
 
 type entry struct {
@@ -59,7 +80,7 @@ type JobInfo struct {
 
 // New returns a Scheduler whose specs are read in loc (nil means UTC) and
 // which logs to logger (nil discards).
-func New(loc *time.Location, logger *slog.Logger) *Scheduler {
+func New(loc *time.Location, logger *slog.Logger, opts ...Option) *Scheduler {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -67,7 +88,7 @@ func New(loc *time.Location, logger *slog.Logger) *Scheduler {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Scheduler{
+	s := &Scheduler{
 		loc:    loc,
 		logger: logger,
 		// Library chatter (wake, schedule, ...) goes to Debug; per-job
@@ -82,6 +103,10 @@ func New(loc *time.Location, logger *slog.Logger) *Scheduler {
 		cancel:  cancel,
 		entries: make(map[string]entry),
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Location returns the time zone the scheduler reads specs in.
@@ -131,6 +156,9 @@ func (s *Scheduler) runOnce(name string, sched cron.Schedule, job Job) {
 	log.Debug("Job started")
 	err := call(ctx, job)
 	d := time.Since(start)
+	if s.observe != nil {
+		s.observe(Run{Job: name, Slot: slot, Start: start, Duration: d, Err: err})
+	}
 	if err != nil {
 		log.Error("Job failed", "duration", d, "error", err)
 		return
