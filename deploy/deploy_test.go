@@ -41,17 +41,34 @@ func moduleRoot(t *testing.T) string {
 	return dir
 }
 
-// buildPressroom compiles cmd/pressroom into a temporary directory: the
-// test runs the real binary an operator would install.
+// builtBinary is the pressroom binary TestMain builds once for all tests.
+var builtBinary string
+
+// TestMain compiles cmd/pressroom once: the tests run the real binary an
+// operator would install.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pressroom-deploy-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	builtBinary = filepath.Join(dir, "pressroom")
+	cmd := exec.Command("go", "build", "-o", builtBinary, "./cmd/pressroom")
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build ./cmd/pressroom: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildPressroom returns the binary TestMain built.
 func buildPressroom(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "pressroom")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/pressroom")
-	cmd.Dir = moduleRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/pressroom: %v\n%s", err, out)
-	}
-	return bin
+	return builtBinary
 }
 
 // freePort asks the kernel for a free TCP port on 127.0.0.1.
@@ -273,6 +290,7 @@ func startServe(t *testing.T) *server {
 		"PRESSROOM_BASE_URL=https://news.example.com",
 		"PRESSROOM_OUTBOX=" + filepath.Join(dir, "outbox"),
 	}
+	pressroom(t, bin, env, "migrate")
 	loadSections(t, bin, env, filepath.Join(demo, "sections.jsonl"))
 	pressroom(t, bin, env, "import", filepath.Join(demo, "articles.jsonl"))
 
