@@ -16,6 +16,7 @@ import (
 // sanitised, URLs absolute, dates settled.
 type entry struct {
 	id        string // the article URL: RSS guid, Atom id, JSON id
+	permalink bool   // id is the article's own URL
 	link      string
 	title     string // plain text
 	summary   string // plain text
@@ -47,13 +48,21 @@ type entryImage struct {
 // newEntry prepares a. sectionTitles maps section slugs to titles.
 func (b *Builder) newEntry(a news.Article, sectionTitles map[string]string) *entry {
 	s := b.sanitize
-	link := strings.TrimSpace(cleanText(a.URL))
+	// The id is the article URL. Ingest guarantees an absolute http(s)
+	// URL; should one slip through anyway, the id falls back to a stable
+	// URL made from the article id, never to a random or empty one.
+	link := absURL(nil, a.URL)
+	permalink := link != ""
+	if !permalink {
+		link = b.base + "/articles/" + url.PathEscape(cleanText(a.ID))
+	}
 	base, err := url.Parse(link)
-	if err != nil || !base.IsAbs() {
+	if err != nil {
 		base = nil
 	}
 	e := &entry{
 		id:        link,
+		permalink: permalink,
 		link:      link,
 		title:     s.plain(a.Title),
 		summary:   s.plain(a.Lead),

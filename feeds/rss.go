@@ -3,6 +3,7 @@ package feeds
 import (
 	"bytes"
 	"encoding/xml"
+	"strconv"
 	"time"
 
 	gf "github.com/gorilla/feeds"
@@ -125,7 +126,7 @@ func (b *Builder) rssItem(e *entry) *rssItem {
 		// escaped for HTML here and for XML by the encoder, so a lead
 		// reading "<script>" is shown as text, never run.
 		Description: htmlEscape(e.summary),
-		Guid:        &gf.RssGuid{Id: e.id, IsPermaLink: "true"},
+		Guid:        &gf.RssGuid{Id: e.id, IsPermaLink: strconv.FormatBool(e.permalink)},
 		PubDate:     e.published.Format(rssDate),
 	}
 	if e.content != "" {
