@@ -3,7 +3,6 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -65,45 +64,26 @@ func Articles(r io.Reader, name string, sections []news.Section, put func(news.A
 	}
 	ids := newKeySet()
 	c := &collector{file: name}
-	lr := newLineReader(r)
-	lines := 0
-	for {
-		line, err := lr.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			c.add(lr.n+1, fmt.Errorf("read: %w", err))
-			break
-		}
-		if lr.tooLong {
-			lines++
-			c.add(lr.n, &news.FieldError{Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)})
-			continue
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		lines++
-		a, err := parseArticle(line)
+	lines := parseLines(r, parseArticle, func(p parsed[news.Article]) {
+		a, err := p.v, p.err
 		if err == nil && !known[a.Section] {
 			err = &news.FieldError{Field: "section", Msg: fmt.Sprintf("unknown section %q (%s)", a.Section, knownText)}
 		}
 		if a.ID != "" {
-			if prev := ids.add(a.ID, lr.n); prev != 0 && err == nil {
+			if prev := ids.add(a.ID, p.line); prev != 0 && err == nil {
 				err = &news.FieldError{Field: "id", Msg: fmt.Sprintf("duplicate id %q (first on line %d)", a.ID, prev)}
 			}
 		}
 		if err != nil {
-			c.add(lr.n, err)
-			continue
+			c.add(p.line, err)
+			return
 		}
 		if !c.failed() {
 			if err := put(a); err != nil {
-				c.add(lr.n, putError(err))
+				c.add(p.line, putError(err))
 			}
 		}
-	}
+	})
 	return lines, c.err()
 }
 

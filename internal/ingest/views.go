@@ -1,8 +1,6 @@
 package ingest
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -30,44 +28,25 @@ type wireViews struct {
 func Views(r io.Reader, name string, put func(news.ViewCount) error) (int, error) {
 	buckets := newKeySet()
 	c := &collector{file: name}
-	lr := newLineReader(r)
-	lines := 0
-	for {
-		line, err := lr.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			c.add(lr.n+1, fmt.Errorf("read: %w", err))
-			break
-		}
-		if lr.tooLong {
-			lines++
-			c.add(lr.n, &news.FieldError{Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)})
-			continue
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		lines++
-		v, err := parseViews(line)
+	lines := parseLines(r, parseViews, func(p parsed[news.ViewCount]) {
+		v, err := p.v, p.err
 		if err == nil {
 			hour := v.At.Unix() - ((v.At.Unix()%3600)+3600)%3600
 			key := strconv.FormatInt(hour, 10) + " " + v.ArticleID
-			if prev := buckets.add(key, lr.n); prev != 0 {
+			if prev := buckets.add(key, p.line); prev != 0 {
 				err = &news.FieldError{Field: "at", Msg: fmt.Sprintf("article %q already has a count for this hour on line %d", v.ArticleID, prev)}
 			}
 		}
 		if err != nil {
-			c.add(lr.n, err)
-			continue
+			c.add(p.line, err)
+			return
 		}
 		if !c.failed() {
 			if err := put(v); err != nil {
-				c.add(lr.n, putError(err))
+				c.add(p.line, putError(err))
 			}
 		}
-	}
+	})
 	return lines, c.err()
 }
 

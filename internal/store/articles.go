@@ -134,6 +134,24 @@ func (db *DB) articles(ctx context.Context, what, query string, args ...any) ([]
 	return out, nil
 }
 
+// The listing queries. plan_test.go checks that each walks an index in
+// ORDER BY order and stops after LIMIT rows, at any table size.
+const (
+	latestQuery = `SELECT ` + articleCols + ` FROM articles a
+		WHERE a.published_at <= ? ORDER BY a.published_at DESC, a.id LIMIT ?`
+	latestSectionQuery = `SELECT ` + articleCols + ` FROM articles a
+		WHERE a.section = ? AND a.published_at <= ? ORDER BY a.published_at DESC, a.id LIMIT ?`
+	// "top_story = 1" literally, so that SQLite can use the partial index.
+	topQuery = `SELECT ` + articleCols + ` FROM articles a
+		WHERE a.top_story = 1 AND a.published_at <= ? ORDER BY a.published_at DESC, a.id LIMIT ?`
+	// A range scan of one period; sorting that period's rows by section
+	// position needs a temporary b-tree, bounded by the period's size.
+	betweenQuery = `SELECT ` + articleCols + ` FROM articles a
+		JOIN sections s ON s.slug = a.section
+		WHERE a.published_at > ? AND a.published_at <= ?
+		ORDER BY s.position, s.slug, a.top_story DESC, a.published_at DESC, a.id`
+)
+
 // Article returns the article with the CMS id, or an error wrapping
 // ErrNotFound. Embargoed articles are returned too: callers that show
 // articles to readers use the listing queries, which honour the embargo.
@@ -165,13 +183,10 @@ func (db *DB) LatestArticles(ctx context.Context, section string, limit int, now
 		return nil, err
 	}
 	if section == "" {
-		return db.articles(ctx, what, `SELECT `+articleCols+` FROM articles a
-			WHERE a.published_at <= ? ORDER BY a.published_at DESC, a.id LIMIT ?`, now.Unix(), limit)
+		return db.articles(ctx, what, latestQuery, now.Unix(), limit)
 	}
 	what = fmt.Sprintf("latest articles of %q", section)
-	out, err := db.articles(ctx, what, `SELECT `+articleCols+` FROM articles a
-		WHERE a.section = ? AND a.published_at <= ? ORDER BY a.published_at DESC, a.id LIMIT ?`,
-		section, now.Unix(), limit)
+	out, err := db.articles(ctx, what, latestSectionQuery, section, now.Unix(), limit)
 	if err != nil || len(out) > 0 {
 		return out, err
 	}
@@ -188,10 +203,7 @@ func (db *DB) TopStories(ctx context.Context, limit int, now time.Time) ([]news.
 	if err := checkLimit("top stories", limit); err != nil {
 		return nil, err
 	}
-	// "top_story = 1" literally, so SQLite picks the partial index.
-	return db.articles(ctx, "top stories", `SELECT `+articleCols+` FROM articles a
-		WHERE a.top_story = 1 AND a.published_at <= ? ORDER BY a.published_at DESC, a.id LIMIT ?`,
-		now.Unix(), limit)
+	return db.articles(ctx, "top stories", topQuery, now.Unix(), limit)
 }
 
 // ArticlesBetween returns the articles with from < published_at <= to,
@@ -199,11 +211,7 @@ func (db *DB) TopStories(ctx context.Context, limit int, now time.Time) ([]news.
 // within a section, then newest first, ties by id. The digest uses it for
 // one day's edition.
 func (db *DB) ArticlesBetween(ctx context.Context, from, to time.Time) ([]news.Article, error) {
-	return db.articles(ctx, "articles between", `SELECT `+articleCols+` FROM articles a
-		JOIN sections s ON s.slug = a.section
-		WHERE a.published_at > ? AND a.published_at <= ?
-		ORDER BY s.position, s.slug, a.top_story DESC, a.published_at DESC, a.id`,
-		from.Unix(), to.Unix())
+	return db.articles(ctx, "articles between", betweenQuery, from.Unix(), to.Unix())
 }
 
 // ArticleCount returns the number of stored articles, embargoed or not.
@@ -217,8 +225,8 @@ func (db *DB) ArticleCount(ctx context.Context) (int, error) {
 
 // ChangeMark returns a short token that differs whenever the content of
 // any feed at time now may differ from when the token was last taken: it
-// combines a counter raised by every article or section write (import,
-// delete, add section) with the newest published_at that is not after
+// combines a counter raised by every write that can change a feed (article
+// import, delete, views import, add section) with the newest published_at that is not after
 // now, which moves when an embargoed article becomes visible. Both come
 // from O(log n) lookups.
 func (db *DB) ChangeMark(ctx context.Context, now time.Time) (string, error) {
@@ -245,16 +253,12 @@ type ImportCounts struct {
 // contentHash covers every field of a but UpdatedAt, so re-importing an
 // identical article is recognised as unchanged. Fields are length-prefixed
 // so that no two different articles encode alike.
-func contentHash(a *news.Article) []byte {
-	h := sha256.New()
-	var buf [8]byte
-	num := func(n int64) {
-		binary.LittleEndian.PutUint64(buf[:], uint64(n))
-		h.Write(buf[:])
-	}
+func contentHash(a *news.Article, buf []byte) (hash, scratch []byte) {
+	b := buf[:0]
+	num := func(n int64) { b = binary.LittleEndian.AppendUint64(b, uint64(n)) }
 	str := func(s string) {
 		num(int64(len(s)))
-		h.Write([]byte(s))
+		b = append(b, s...)
 	}
 	strs := func(ss []string) {
 		num(int64(len(ss)))
@@ -295,7 +299,8 @@ func contentHash(a *news.Article) []byte {
 	} else {
 		num(0)
 	}
-	return h.Sum(nil)[:16]
+	sum := sha256.Sum256(b)
+	return sum[:16], b
 }
 
 const insertArticle = `INSERT INTO articles (id, url, section, title, lead, body_html, dateline, authors,
@@ -358,17 +363,18 @@ func (db *DB) ImportArticles(ctx context.Context, now time.Time, fill func(put f
 			return fmt.Errorf("store: import articles: %w", err)
 		}
 		defer sel.Close()
-		ins, err := tx.PrepareContext(ctx, insertArticle)
+		insStmt, err := tx.PrepareContext(ctx, insertArticle+` ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
 			return fmt.Errorf("store: import articles: %w", err)
 		}
-		defer ins.Close()
+		defer insStmt.Close()
 		upd, err := tx.PrepareContext(ctx, updateArticle)
 		if err != nil {
 			return fmt.Errorf("store: import articles: %w", err)
 		}
 		defer upd.Close()
 
+		var scratch []byte // reused by contentHash
 		put := func(a news.Article) error {
 			a.PublishedAt = a.PublishedAt.Truncate(time.Second)
 			a.UpdatedAt = a.UpdatedAt.Truncate(time.Second)
@@ -379,7 +385,8 @@ func (db *DB) ImportArticles(ctx context.Context, now time.Time, fill func(put f
 				return fmt.Errorf("store: article %q: %w", a.ID,
 					&news.FieldError{Field: "section", Msg: fmt.Sprintf("unknown section %q", a.Section)})
 			}
-			hash := contentHash(&a)
+			var hash []byte
+			hash, scratch = contentHash(&a, scratch)
 			var (
 				seq        int64
 				oldHash    []byte
@@ -388,18 +395,23 @@ func (db *DB) ImportArticles(ctx context.Context, now time.Time, fill func(put f
 				givenUpd   = !a.UpdatedAt.IsZero()
 				wantUpdate bool
 			)
-			err := sel.QueryRowContext(ctx, a.ID).Scan(&seq, &oldHash, &oldUpd, &oldUpdOff)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-				if !givenUpd {
-					a.UpdatedAt = a.PublishedAt
-				}
-				if _, err := ins.ExecContext(ctx, articleArgs(&a, hash)...); err != nil {
-					return fmt.Errorf("store: insert article %q: %w", a.ID, err)
-				}
+			// Try the insert first: new articles are the common case, and
+			// a conflicting insert costs no more than the lookup it saves.
+			ins := a
+			if !givenUpd {
+				ins.UpdatedAt = a.PublishedAt
+			}
+			res, err := insStmt.ExecContext(ctx, articleArgs(&ins, hash)...)
+			if err != nil {
+				return fmt.Errorf("store: insert article %q: %w", a.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("store: insert article %q: %w", a.ID, err)
+			} else if n == 1 {
 				c.Inserted++
 				return nil
-			case err != nil:
+			}
+			if err := sel.QueryRowContext(ctx, a.ID).Scan(&seq, &oldHash, &oldUpd, &oldUpdOff); err != nil {
 				return fmt.Errorf("store: article %q: %w", a.ID, err)
 			}
 			contentChanged := !bytes.Equal(hash, oldHash)

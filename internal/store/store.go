@@ -131,13 +131,18 @@ func dsn(path, syncMode string, readOnly bool) string {
 	b.WriteString("file:")
 	b.WriteString(p)
 	b.WriteString("?_pragma=busy_timeout(10000)")
-	b.WriteString("&_pragma=journal_mode(WAL)")
+	// 16 KiB pages: a 2-3 KB article fits several to a page, and a large
+	// import makes a quarter of the WAL writes of 4 KiB pages. It only
+	// takes effect when the file is created, so it must run before
+	// journal_mode: the _journal_mode key is applied after every _pragma.
+	b.WriteString("&_pragma=page_size(16384)")
 	b.WriteString("&_pragma=foreign_keys(1)")
 	b.WriteString("&_pragma=synchronous(" + syncMode + ")")
-	// 16 MiB page cache per connection keeps index pages of a large
+	// A 32 MiB page cache per connection keeps the index pages of a large
 	// article table hot without letting RSS grow with the table.
-	b.WriteString("&_pragma=cache_size(-16384)")
+	b.WriteString("&_pragma=cache_size(-32768)")
 	b.WriteString("&_pragma=temp_store(MEMORY)")
+	b.WriteString("&_journal_mode=WAL")
 	if readOnly {
 		b.WriteString("&_query_only=1") // applied after every _pragma
 	} else {
@@ -160,14 +165,11 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// Ping checks that the database answers a query on the read pool and that
-// the write connection is alive.
+// Ping checks that the database answers a query. It uses the read pool
+// only, so a health check never waits behind a long import.
 func (db *DB) Ping(ctx context.Context) error {
-	var one int
-	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("store: ping: %w", err)
-	}
-	if err := db.write.PingContext(ctx); err != nil {
+	var v int64
+	if err := db.read.QueryRowContext(ctx, "SELECT articles_version FROM store_state WHERE id = 1").Scan(&v); err != nil {
 		return fmt.Errorf("store: ping: %w", err)
 	}
 	return nil

@@ -45,6 +45,13 @@ func TestOpenMigratesFreshFile(t *testing.T) {
 	if mode != "wal" {
 		t.Errorf("journal_mode = %q, want wal", mode)
 	}
+	var pageSize int
+	if err := raw.QueryRow("PRAGMA page_size").Scan(&pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if pageSize != 16384 {
+		t.Errorf("page_size = %d, want 16384", pageSize)
+	}
 	for _, table := range []string{"sections", "articles", "article_views", "subscribers", "editions", "deliveries", "schema_migrations"} {
 		var n int
 		if err := raw.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, table).Scan(&n); err != nil {

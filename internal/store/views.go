@@ -58,7 +58,13 @@ func (db *DB) ImportViews(ctx context.Context, fill func(put func(news.ViewCount
 			n++
 			return nil
 		}
-		return fill(put)
+		if err := fill(put); err != nil {
+			return err
+		}
+		if n > 0 {
+			return bumpVersion(ctx, tx) // most-read lists may change
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, err
