@@ -135,12 +135,17 @@ func (e *env) reportLineErrors(err error, what string) error {
 	if !errors.As(err, &lerrs) {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	bad := 0
+	bad, more := 0, false
 	for _, le := range lerrs {
 		fmt.Fprintln(e.stderr, le.Error())
 		if le.Line > 0 {
 			bad++
+		} else {
+			more = true // "N more bad lines not listed", or a problem with the whole file
 		}
+	}
+	if more {
+		return fmt.Errorf("%s: %d bad lines listed and more; nothing written", what, bad)
 	}
 	return fmt.Errorf("%s: %d bad lines; nothing written", what, bad)
 }

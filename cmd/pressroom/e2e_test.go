@@ -649,3 +649,25 @@ func TestProgressBarOnlyOnTerminal(t *testing.T) {
 		t.Errorf("progress bar output %q", tty.String())
 	}
 }
+
+func TestImportManyBadLines(t *testing.T) {
+	db := newsroom(t)
+	before := dump(t, db)
+	t.Chdir(t.TempDir())
+	var b strings.Builder
+	for range 1005 {
+		b.WriteString("not json\n")
+	}
+	if err := os.WriteFile("junk.jsonl", []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := pressroom(t, "", "import", "--db", db, "junk.jsonl")
+	r.want(t, 1, "junk.jsonl:1: invalid JSON", "junk.jsonl:1000: invalid JSON", "junk.jsonl: 5 more bad lines not listed",
+		"pressroom: import junk.jsonl: 1000 bad lines listed and more; nothing written")
+	if strings.Contains(r.stderr, "junk.jsonl:1001:") {
+		t.Error("more than 1000 bad lines listed")
+	}
+	if after := dump(t, db); after != before {
+		t.Error("failed import changed the database")
+	}
+}

@@ -109,6 +109,7 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // bounds slow request bodies (API uploads, forms)
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(e.logger.Handler(), slog.LevelWarn),
 	}
