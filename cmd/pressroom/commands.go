@@ -29,6 +29,12 @@ func commands() []command {
 		{"sections add", "add a section", cmdSectionsAdd},
 		{"sections list", "list the sections", cmdSectionsList},
 		{"views import", "import hourly page-view counts from a JSON Lines file", cmdViewsImport},
+		{"subscribers add", "add a subscriber (pending, or --active)", cmdSubscribersAdd},
+		{"subscribers import", "import subscribers from a CSV file (all or nothing)", cmdSubscribersImport},
+		{"subscribers list", "list subscribers, by status or section", cmdSubscribersList},
+		{"subscribers export", "write every subscriber as CSV", cmdSubscribersExport},
+		{"subscribers remove", "erase a subscriber's address (GDPR); the consent log stays", cmdSubscribersRemove},
+		{"subscribers show", "show a subscriber with the consent log", cmdSubscribersShow},
 		{"serve", "run the web server and the scheduled jobs", cmdServe},
 		{"demo", "run a demo newsroom on a fresh temporary database", cmdDemo},
 	}

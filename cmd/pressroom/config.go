@@ -21,6 +21,9 @@ type Config struct {
 	Location  *time.Location // TimeZone, loaded
 	LogFormat string         // "text" or "json"
 	LogLevel  slog.Level
+	// Secret signs the links in subscription emails; "" means the secret
+	// generated on first use and kept in the database (see linkSigner).
+	Secret string
 }
 
 // globalFlag describes one global flag: its name, environment variable,
@@ -69,6 +72,17 @@ func globalFlags() []globalFlag {
 					return fmt.Errorf("unknown time zone %q (want an IANA name such as Europe/Moscow or UTC)", v)
 				}
 				c.TimeZone, c.Location = v, loc
+				return nil
+			},
+		},
+		{
+			name: "secret", env: "PRESSROOM_SECRET", def: "", value: "SECRET",
+			usage: "`SECRET` (at least 16 bytes) that signs subscription links; unset, one is generated and kept in the database",
+			check: func(c *Config, v string) error {
+				if v != "" && len(v) < news.MinSecretLen {
+					return fmt.Errorf("shorter than %d bytes", news.MinSecretLen)
+				}
+				c.Secret = v
 				return nil
 			},
 		},
