@@ -248,8 +248,8 @@ func readSubscriberCSV(r io.Reader, name string, known []news.Section) ([]csvRow
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.StartLine
@@ -261,6 +261,7 @@ func readSubscriberCSV(r io.Reader, name string, known []news.Section) ([]csvRow
 			}
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		s, ferr := subscriberFromCSV(func(c string) string { return unescapeCell(cell(rec, c)) }, col, known)
 		if ferr != nil {
 			bad(line, ferr)
