@@ -1,10 +1,16 @@
 package news
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 )
+
+// ErrNoEdition is wrapped by errors about an edition that has not been
+// planned, so that packages which cannot see the store's own not-found
+// error can still tell this case apart.
+var ErrNoEdition = errors.New("no edition")
 
 // DateLayout is the form of an edition date: YYYY-MM-DD in the newsroom's
 // time zone.
@@ -41,6 +47,16 @@ type Edition struct {
 type EditionSection struct {
 	Section  Section
 	Articles []Article
+}
+
+// EditionSummary is an edition's line in the archive's list.
+type EditionSummary struct {
+	ID        int64
+	Date      string
+	Cutoff    time.Time
+	PlannedAt time.Time
+	Articles  int    // articles in the section blocks
+	TopStory  string // title of the edition's first top story (or first article); "" when empty
 }
 
 // ArticleCount is the number of articles in the edition's section blocks.
