@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -515,6 +516,13 @@ func TestServe(t *testing.T) {
 func TestServeErrors(t *testing.T) {
 	db := newsroom(t)
 	pressroom(t, "", "serve", "--db", db, "--addr", "nonsense").want(t, 1, "pressroom: serve: listen tcp: address nonsense")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	pressroom(t, "", "serve", "--db", db, "--addr", busy.Addr().String()).want(t, 1, "address already in use (choose another address with --addr)")
+	pressroom(t, "", "demo", "--addr", busy.Addr().String()).want(t, 1, "address already in use (choose another address with --addr)")
 	pressroom(t, "", "serve", "--db", db, "--shutdown-timeout", "0s").want(t, 2, "--shutdown-timeout must be positive")
 	pressroom(t, "", "serve", "--db", db, "--addr").want(t, 2, "flag needs an argument: -addr")
 	pressroom(t, "", "serve", "--db", db, "--tz", "Moon/Base").want(t, 2, `pressroom serve: --tz: unknown time zone "Moon/Base"`)

@@ -72,7 +72,7 @@ connections, lets running requests and jobs finish (up to
 func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return fmt.Errorf("serve: %w (choose another address with --addr)", err)
 	}
 	baseURL := e.cfg.BaseURL
 	if baseURL == "" {
