@@ -81,6 +81,10 @@ func (e *env) dispatch(ctx context.Context, args []string) error {
 	if rest[0] == "help" {
 		return e.help(ctx, rest[1:])
 	}
+	if len(rest) == 2 && isHelpFlag(rest[1]) && len(subcommands(rest[0])) > 0 {
+		e.printGroupHelp(rest[0])
+		return errHelpShown
+	}
 	cmd, cmdArgs, err := lookup(rest)
 	if err != nil {
 		return err
@@ -130,11 +134,32 @@ func (e *env) help(ctx context.Context, args []string) error {
 		e.printHelp(e.stdout)
 		return errHelpShown
 	}
+	if len(args) == 1 && len(subcommands(args[0])) > 0 {
+		e.printGroupHelp(args[0])
+		return errHelpShown
+	}
 	cmd, _, err := lookup(args)
 	if err != nil {
 		return err
 	}
 	return cmd.run(ctx, e, []string{"-h"})
+}
+
+func isHelpFlag(s string) bool { return s == "-h" || s == "-help" || s == "--help" || s == "--h" }
+
+// printGroupHelp lists the commands of a group ("pressroom sections -h").
+func (e *env) printGroupHelp(group string) {
+	fmt.Fprintf(e.stdout, "Usage: pressroom %s SUBCOMMAND [flags] [arguments]\n\nSubcommands:\n", group)
+	width := 0
+	for _, c := range commands() {
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		if strings.HasPrefix(c.name, group+" ") {
+			fmt.Fprintf(e.stdout, "  %-*s  %s\n", width, c.name, c.summary)
+		}
+	}
+	fmt.Fprintf(e.stdout, "\nRun 'pressroom %s SUBCOMMAND -h' for one's flags and arguments.\n", group)
 }
 
 // printHelp writes the overview: every command and the global flags.

@@ -419,6 +419,15 @@ func TestCommandGroups(t *testing.T) {
 	pressroom(t, "", "sections").want(t, 2, "pressroom sections: missing subcommand: one of add, list")
 	pressroom(t, "", "sections", "rename").want(t, 2, `pressroom sections: unknown subcommand "rename": one of add, list`)
 	pressroom(t, "", "views", "--db", "x").want(t, 2, "pressroom views: missing subcommand: one of import")
+	for _, args := range [][]string{{"help", "sections"}, {"sections", "-h"}, {"sections", "--help"}} {
+		r := pressroom(t, "", args...)
+		r.want(t, 0)
+		for _, c := range commands() {
+			if strings.HasPrefix(c.name, "sections ") != strings.Contains(r.stdout, c.name) {
+				t.Errorf("%q: group help %q and command %q", args, r.stdout, c.name)
+			}
+		}
+	}
 }
 
 // started runs pressroom in the background until the returned stop is
