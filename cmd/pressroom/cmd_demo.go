@@ -25,6 +25,7 @@ var demoData embed.FS
 func demoURLs() [][2]string {
 	return [][2]string{
 		{"/", "sections and latest headlines"},
+		{"/subscribe", "sign up for the daily press review (emails go to the --outbox folder)"},
 		{"/healthz", "health check"},
 	}
 }

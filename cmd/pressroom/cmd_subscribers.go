@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/pressroom/pressroom/internal/ingest"
 	"github.com/pressroom/pressroom/internal/news"
 	"github.com/pressroom/pressroom/internal/store"
+	"github.com/pressroom/pressroom/internal/web"
 )
 
 // linkSigner returns the signer for subscription links: --secret /
@@ -29,6 +31,57 @@ func linkSigner(ctx context.Context, e *env, db *store.DB) (*news.TokenSigner, e
 		}
 	}
 	return news.NewTokenSigner(secret)
+}
+
+// subscribeFlags are serve's settings for the subscription pages.
+type subscribeFlags struct {
+	confirmTTL  time.Duration
+	mailGap     time.Duration
+	signupBurst int
+	signupEvery time.Duration
+	trustProxy  string
+}
+
+func (f *subscribeFlags) register(cf *cmdFlags) {
+	cf.DurationVar(&f.confirmTTL, "confirm-ttl", 7*24*time.Hour, "how long a subscription confirmation link works (`DURATION`)")
+	cf.DurationVar(&f.mailGap, "signup-mail-gap", 10*time.Minute, "least time between two sign-up emails to one address (`DURATION`)")
+	cf.IntVar(&f.signupBurst, "signup-burst", 5, "sign-ups one client IP may make at once before being rate-limited")
+	cf.DurationVar(&f.signupEvery, "signup-every", 2*time.Minute, "after the burst, one more sign-up per client IP every `DURATION`")
+	cf.StringVar(&f.trustProxy, "trust-proxy", "127.0.0.0/8,::1/128", "comma-separated `CIDRS` of reverse proxies whose X-Real-IP / X-Forwarded-For name the client; \"\" trusts none")
+}
+
+// options builds the web subscription options: links signed with
+// linkSigner, confirmation emails through the configured mail sender.
+func (f *subscribeFlags) options(ctx context.Context, e *env, db *store.DB, m *mailer) (*web.SubscribeOptions, error) {
+	if f.confirmTTL <= 0 || f.mailGap <= 0 || f.signupBurst < 1 || f.signupEvery <= 0 {
+		return nil, usageErrorf("--confirm-ttl, --signup-mail-gap and --signup-every must be positive, --signup-burst at least 1")
+	}
+	var trusted []netip.Prefix
+	for _, c := range splitSections(f.trustProxy) {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(c); aerr == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				return nil, usageErrorf("--trust-proxy: %q is not an address or CIDR", c)
+			}
+		}
+		trusted = append(trusted, p)
+	}
+	signer, err := linkSigner(ctx, e, db)
+	if err != nil {
+		return nil, err
+	}
+	return &web.SubscribeOptions{
+		Signer:      signer,
+		Mailer:      m.sender,
+		From:        m.from,
+		ConfirmTTL:  f.confirmTTL,
+		MailGap:     f.mailGap,
+		SignupBurst: f.signupBurst,
+		SignupEvery: f.signupEvery,
+		ClientIP:    web.ClientIPBehind(trusted),
+	}, nil
 }
 
 // cliEvent is the consent-log entry of a command-line change.

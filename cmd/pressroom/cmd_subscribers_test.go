@@ -1,7 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	netmail "net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -202,5 +211,92 @@ func TestSubscribersRemoveErases(t *testing.T) {
 	r = pressroom(t, "", "subscribers", "list", "--db", db)
 	if strings.Contains(r.stdout, "gone") || !strings.Contains(r.stdout, "stays@example.com") {
 		t.Errorf("list after erasure:\n%s", r.stdout)
+	}
+}
+
+// TestServeSubscriptions runs the real 'pressroom serve' and goes through
+// sign-up, the confirmation email in the --outbox folder, confirmation
+// and one-click unsubscribe over HTTP.
+func TestServeSubscriptions(t *testing.T) {
+	db := newsroom(t)
+	outbox := filepath.Join(t.TempDir(), "outbox")
+	base, _, stop := started(t, regexp.MustCompile(`serving (http://\S+) \(database`), "serve", "--db", db, "--addr", "127.0.0.1:0",
+		"--outbox", outbox, "--from", "Пресс-служба <digest@news.example>", "--confirm-ttl", "48h", "--secret", "serve test secret, long enough")
+
+	form := func(vals url.Values) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, base+"/subscribe", strings.NewReader(vals.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", base)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		io.Copy(io.Discard, res.Body)
+		return res
+	}
+	code, page := httpGet(t, base+"/subscribe")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+	if code != 200 || m == nil || !strings.Contains(page, `value="sport"`) {
+		t.Fatalf("GET /subscribe = %d:\n%s", code, page)
+	}
+	if res := form(url.Values{"email": {"reader@example.com"}, "sections": {"sport"}, "csrf": {m[1]}}); res.StatusCode != 200 {
+		t.Fatalf("POST /subscribe = %d", res.StatusCode)
+	}
+	files, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("outbox %s holds %v, want one message", outbox, files)
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from, err := msg.Header.AddressList("From"); err != nil || from[0].Name != "Пресс-служба" || from[0].Address != "digest@news.example" {
+		t.Errorf("From = %v, %v", from, err)
+	}
+	mt, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if mt != "multipart/alternative" {
+		t.Fatalf("Content-Type %s", mt)
+	}
+	part, err := multipart.NewReader(msg.Body, params["boundary"]).NextPart() // decodes quoted-printable
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(part)
+	link := regexp.MustCompile(`http://\S+/confirm\?t=\S+`).FindString(string(text))
+	if !strings.HasPrefix(link, base+"/confirm?t=") || !strings.Contains(string(text), "works for 2 days") {
+		t.Fatalf("confirmation text part:\n%s", text)
+	}
+	signer, _ := news.NewTokenSigner([]byte("serve test secret, long enough"))
+	if _, err := signer.Verify(strings.TrimPrefix(link, base+"/confirm?t="), news.PurposeConfirm, time.Now()); err != nil {
+		t.Errorf("link not signed with --secret: %v", err)
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, link, nil)
+	req.Header.Set("Origin", base)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("POST confirm = %v, %v", res, err)
+	}
+	res.Body.Close()
+	// One-click unsubscribe, as a mail provider sends it.
+	unsub := signer.URL(base, 1, news.PurposeUnsubscribe, time.Time{})
+	res, err = http.Post(unsub, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("one-click POST = %v, %v", res, err)
+	}
+	res.Body.Close()
+	stop().want(t, 0)
+
+	r := pressroom(t, "", "subscribers", "show", "--db", db, "reader@example.com")
+	r.want(t, 0)
+	for _, want := range []string{"status:        unsubscribed", "subscribe    web", "confirm      web", "unsubscribe  one-click", "127.0.0.1", "Go-http-client"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("show lacks %q:\n%s", want, r.stdout)
+		}
 	}
 }

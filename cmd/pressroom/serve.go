@@ -21,7 +21,8 @@ import (
 type serveOptions struct {
 	addr            string
 	shutdownTimeout time.Duration
-	mail            *mailFlags // outgoing mail (cmd_mail.go)
+	mail            *mailFlags     // outgoing mail (cmd_mail.go)
+	subs            subscribeFlags // subscription pages (cmd_subscribers.go)
 
 	// ready, when set, is called once the server listens, with the site's
 	// base URL (demo prints its URLs; tests learn the port).
@@ -33,6 +34,7 @@ func (o *serveOptions) register(cf *cmdFlags) {
 	cf.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT` (port 0 picks a free one)")
 	cf.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long to let requests and running jobs finish (`DURATION`)")
 	o.mail = addMailFlags(cf)
+	o.subs.register(cf)
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) (err error) {
@@ -100,6 +102,10 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 	}
 	// Features register their scheduled jobs (sched.Add) and set their
 	// web options (wopts) here.
+	if wopts.Subscriptions, err = o.subs.options(ctx, e, db, mailer); err != nil {
+		ln.Close()
+		return err
+	}
 
 	handler, err := web.New(wopts)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	netmail "net/mail"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,8 +80,9 @@ type SubscribeOptions struct {
 	SignupBurst int
 	SignupEvery time.Duration
 	// ClientIP names the client for rate limiting and the consent log;
-	// default: the host part of the connection's remote address. Behind a
-	// reverse proxy, pass a function that trusts its header.
+	// default ClientIPBehind(LoopbackProxies()): the connection's address,
+	// or X-Real-IP / X-Forwarded-For when the connection comes from a
+	// proxy on the same machine.
 	ClientIP func(*http.Request) string
 
 	// FormVersion identifies the wording of the forms in the consent log;
@@ -145,7 +147,7 @@ func (s *Server) initSubscriptions() error {
 		o.SignupEvery = 2 * time.Minute
 	}
 	if o.ClientIP == nil {
-		o.ClientIP = remoteIP
+		o.ClientIP = ClientIPBehind(LoopbackProxies())
 	}
 	if o.FormVersion == "" {
 		o.FormVersion = "2026-11"
@@ -193,13 +195,55 @@ func (sub *subscriptions) parseMail() error {
 	return nil
 }
 
-// remoteIP is the host part of r.RemoteAddr.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// ClientIPBehind returns a ClientIP function for a server behind the
+// reverse proxies at trusted addresses: a request whose connection comes
+// from a trusted address is attributed to its X-Real-IP header, or else to
+// the nearest untrusted address in X-Forwarded-For; any other request to
+// its connection's address. Headers from untrusted peers are ignored, so
+// a client cannot choose its own address.
+func ClientIPBehind(trusted []netip.Prefix) func(*http.Request) string {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
 	}
-	return host
+	return func(r *http.Request) string {
+		peer, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil {
+			host, _, err := net.SplitHostPort(r.RemoteAddr)
+			if err != nil {
+				return r.RemoteAddr
+			}
+			return host
+		}
+		addr := peer.Addr().Unmap()
+		if !isTrusted(addr) {
+			return addr.String()
+		}
+		if real, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); err == nil {
+			return real.Unmap().String()
+		}
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break
+			}
+			if !isTrusted(a) {
+				return a.Unmap().String()
+			}
+		}
+		return addr.String()
+	}
+}
+
+// LoopbackProxies are the proxies trusted by default: one on the same
+// machine (the nginx set-up in deploy/).
+func LoopbackProxies() []netip.Prefix {
+	return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 }
 
 // ipLimiter is a token bucket per client IP. Idle buckets are dropped once

@@ -601,3 +601,56 @@ type discard struct{}
 func (discard) Send(context.Context, *mail.Message) mail.Result {
 	return mail.Result{Status: mail.Sent}
 }
+
+func TestClientIPBehind(t *testing.T) {
+	ip := web.ClientIPBehind(web.LoopbackProxies())
+	for _, tc := range []struct {
+		peer    string
+		headers map[string][]string
+		want    string
+	}{
+		{"203.0.113.9:5000", map[string][]string{"X-Real-Ip": {"198.51.100.1"}, "X-Forwarded-For": {"198.51.100.2"}}, "203.0.113.9"},
+		{"127.0.0.1:5000", map[string][]string{"X-Real-Ip": {"198.51.100.7"}}, "198.51.100.7"},
+		{"127.0.0.1:5000", map[string][]string{"X-Forwarded-For": {"1.1.1.1, 198.51.100.8"}}, "198.51.100.8"},
+		{"127.0.0.1:5000", map[string][]string{"X-Forwarded-For": {"198.51.100.8, 127.0.0.1"}}, "198.51.100.8"},
+		{"127.0.0.1:5000", map[string][]string{"X-Forwarded-For": {"1.1.1.1", "198.51.100.9"}}, "198.51.100.9"},
+		{"127.0.0.1:5000", map[string][]string{"X-Real-Ip": {"not an address"}}, "127.0.0.1"},
+		{"127.0.0.1:5000", map[string][]string{"X-Forwarded-For": {"198.51.100.8, junk"}}, "127.0.0.1"},
+		{"[::1]:5000", nil, "::1"},
+		{"[::1]:5000", map[string][]string{"X-Real-Ip": {"2001:db8::7"}}, "2001:db8::7"},
+		{"[::ffff:127.0.0.1]:5000", map[string][]string{"X-Real-Ip": {"198.51.100.3"}}, "198.51.100.3"},
+		{"[2001:db8::1]:5000", map[string][]string{"X-Real-Ip": {"198.51.100.3"}}, "2001:db8::1"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = tc.peer
+		for k, v := range tc.headers {
+			r.Header[k] = v
+		}
+		if got := ip(r); got != tc.want {
+			t.Errorf("peer %s headers %v: client %q, want %q", tc.peer, tc.headers, got, tc.want)
+		}
+	}
+}
+
+// TestSignUpBehindProxy: behind nginx on the same machine every
+// connection comes from 127.0.0.1; the rate limit and the consent log
+// must use the reader's address from X-Real-IP instead.
+func TestSignUpBehindProxy(t *testing.T) {
+	h := newHarness(t, "", func(o *web.SubscribeOptions) { o.SignupBurst = 2 })
+	token := h.formToken()
+	post := func(email, client string) int {
+		return h.do(request{method: http.MethodPost, target: "/subscribe", ip: "127.0.0.1",
+			form: url.Values{"email": {email}, "csrf": {token}}, header: map[string]string{"X-Real-IP": client}}).Code
+	}
+	for i, client := range []string{"198.51.100.1", "198.51.100.1", "198.51.100.2", "198.51.100.2", "198.51.100.3"} {
+		if code := post("r"+strconv.Itoa(i)+"@example.com", client); code != http.StatusOK {
+			t.Errorf("sign-up %d from %s: %d, want 200", i, client, code)
+		}
+	}
+	if code := post("r9@example.com", "198.51.100.1"); code != http.StatusTooManyRequests {
+		t.Errorf("third sign-up from 198.51.100.1: %d, want 429", code)
+	}
+	if log := h.consentLog(h.subscriber("r2@example.com").ID); log[0].IP != "198.51.100.2" {
+		t.Errorf("consent log IP = %q, want the reader's 198.51.100.2", log[0].IP)
+	}
+}
