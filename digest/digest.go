@@ -9,6 +9,8 @@
 package digest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
@@ -90,7 +92,13 @@ type Renderer struct {
 	subject *texttemplate.Template
 	// htmlFiles maps each HTML template's name to the file defining it.
 	htmlFiles map[string]string
+	version   string
 }
+
+// Version identifies what the Renderer produces: a hash of its templates
+// and of the options that show in the output. Caches of rendered editions
+// (the web archive's ETags) include it.
+func (r *Renderer) Version() string { return r.version }
 
 // NewRenderer parses the email templates and checks them by composing a
 // sample edition, so a broken template fails at start-up with its file and
@@ -132,6 +140,16 @@ func NewRenderer(opts Options) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("digest: parse %w", r.templateError(err))
 	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%q %q %q %q %q %+v\n", opts.BaseURL, opts.Newsroom, opts.PostalAddress, opts.Location, opts.Lang, opts.UTM)
+	for _, name := range []string{fileHTML, fileHTMLBlocks, fileText, fileTextBlocks, fileSubject, filePreheader} {
+		b, err := fs.ReadFile(opts.Templates, name)
+		if err != nil {
+			return nil, fmt.Errorf("digest: read template %s/%s: %w", opts.TemplateDir, name, err)
+		}
+		h.Write(b)
+	}
+	r.version = hex.EncodeToString(h.Sum(nil)[:8])
 	r.htmlFiles = make(map[string]string)
 	for _, t := range r.html.Templates() {
 		if t.Tree != nil {

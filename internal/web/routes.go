@@ -16,4 +16,6 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /preferences", s.preferences)
 	mux.HandleFunc("GET /unsubscribe", s.unsubscribe)
 	mux.HandleFunc("POST /unsubscribe", s.unsubscribe)
+	mux.HandleFunc("GET /digest/{$}", s.digestList)
+	mux.HandleFunc("GET /digest/{date}", s.digestEdition)
 }

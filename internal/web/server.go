@@ -46,6 +46,9 @@ type Options struct {
 	// Subscriptions enables the sign-up, confirmation, preference and
 	// unsubscribe pages (subscribe.go); nil leaves them answering 404.
 	Subscriptions *SubscribeOptions
+	// Digest enables the press review archive under /digest/ (digest.go);
+	// nil leaves it answering 404.
+	Digest *DigestOptions
 }
 
 // Server serves Pressroom's HTTP endpoints. It is an http.Handler.
@@ -57,6 +60,7 @@ type Server struct {
 	pages   pages
 	handler http.Handler
 	subs    *subscriptions // nil when subscriptions are off
+	digest  *DigestOptions // nil when the digest archive is off
 }
 
 // New checks opts, parses every page template and builds the routes.
@@ -92,6 +96,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.pages = p
 	if err := s.initSubscriptions(); err != nil {
+		return nil, err
+	}
+	if err := s.initDigest(); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
