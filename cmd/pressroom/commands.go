@@ -35,6 +35,8 @@ func commands() []command {
 		{"subscribers export", "write every subscriber as CSV", cmdSubscribersExport},
 		{"subscribers remove", "erase a subscriber's address (GDPR); the consent log stays", cmdSubscribersRemove},
 		{"subscribers show", "show a subscriber with the consent log", cmdSubscribersShow},
+		{"digest plan", "plan a date's press review: freeze its articles and recipients", cmdDigestPlan},
+		{"digest preview", "render a date's press review for one subscriber or all sections", cmdDigestPreview},
 		{"serve", "run the web server and the scheduled jobs", cmdServe},
 		{"demo", "run a demo newsroom on a fresh temporary database", cmdDemo},
 	}

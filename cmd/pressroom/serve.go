@@ -102,6 +102,10 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 	}
 	// Features register their scheduled jobs (sched.Add) and set their
 	// web options (wopts) here.
+	if wopts.Digest, err = digestArchive(e, baseURL); err != nil {
+		ln.Close()
+		return err
+	}
 	if wopts.Subscriptions, err = o.subs.options(ctx, e, db, mailer); err != nil {
 		ln.Close()
 		return err
