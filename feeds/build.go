@@ -34,6 +34,7 @@ type Source interface {
 type File struct {
 	Name        string // file name, e.g. "world.rss" or "feeds.opml"
 	Feed        string // feed name; "" for the OPML list
+	Title       string // the feed's title
 	Format      Format // "" for the OPML list
 	ContentType string // with charset
 	// Modified is the newest article's update time in UTC (the feed's
@@ -50,6 +51,8 @@ type Set struct {
 	// under the same mark has the same content.
 	Mark  string
 	Files []File // sorted by Name
+
+	order []string // feed names in build (OPML) order
 }
 
 // File returns the file named name.
@@ -61,18 +64,10 @@ func (s *Set) File(name string) (*File, bool) {
 	return nil, false
 }
 
-// Feeds returns the names of the feeds in the set, sorted.
+// Feeds returns the names of the feeds in the set: the sections in their
+// order, then "all", "top" and "most-read".
 func (s *Set) Feeds() []string {
-	var names []string
-	seen := map[string]bool{}
-	for _, f := range s.Files {
-		if f.Feed != "" && !seen[f.Feed] {
-			seen[f.Feed] = true
-			names = append(names, f.Feed)
-		}
-	}
-	sort.Strings(names)
-	return names
+	return append([]string(nil), s.order...)
 }
 
 // Mark returns the token that decides whether a built Set is still
@@ -129,12 +124,15 @@ func (b *Builder) Build(ctx context.Context, src Source, now time.Time) (*Set, e
 			d.updated = siteNewest // an empty feed is as fresh as the site
 		}
 		chans[i].Updated = d.updated
+		set.order = append(set.order, d.name)
 		for _, f := range Formats() {
 			data, err := b.render(f, d)
 			if err != nil {
 				return nil, err
 			}
-			set.Files = append(set.Files, newFile(FileName(d.name, f), d.name, f, f.ContentType(), d.updated, data))
+			file := newFile(FileName(d.name, f), d.name, f, f.ContentType(), d.updated, data)
+			file.Title = d.title
+			set.Files = append(set.Files, file)
 		}
 	}
 	opml, err := b.OPML(chans, siteNewest)
@@ -145,7 +143,9 @@ func (b *Builder) Build(ctx context.Context, src Source, now time.Time) (*Set, e
 	if modified.IsZero() {
 		modified = epoch()
 	}
-	set.Files = append(set.Files, newFile(OPMLName, "", "", OPMLContentType, modified, opml))
+	list := newFile(OPMLName, "", "", OPMLContentType, modified, opml)
+	list.Title = b.opts.SiteTitle + " feeds"
+	set.Files = append(set.Files, list)
 	sort.Slice(set.Files, func(i, j int) bool { return set.Files[i].Name < set.Files[j].Name })
 	return set, nil
 }

@@ -86,11 +86,12 @@ func parsePages(loc *time.Location) (pages, error) {
 // (feed autodiscovery links) add it here.
 func (s *Server) page(r *http.Request, title string, data any) Page {
 	return Page{
-		Site:     s.opts.SiteName,
-		Title:    title,
-		BaseURL:  s.opts.BaseURL,
-		StyleURL: s.pages.styleURL,
-		Data:     data,
+		Site:       s.opts.SiteName,
+		Title:      title,
+		BaseURL:    s.opts.BaseURL,
+		StyleURL:   s.pages.styleURL,
+		Alternates: s.feedAlternates(r),
+		Data:       data,
 	}
 }
 

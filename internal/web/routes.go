@@ -18,4 +18,6 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /unsubscribe", s.unsubscribe)
 	mux.HandleFunc("GET /digest/{$}", s.digestList)
 	mux.HandleFunc("GET /digest/{date}", s.digestEdition)
+	mux.HandleFunc("GET /feeds/{file}", s.serveFeed)
+	mux.HandleFunc("GET /feeds.opml", s.serveFeed)
 }

@@ -49,6 +49,9 @@ type Options struct {
 	// Digest enables the press review archive under /digest/ (digest.go);
 	// nil leaves it answering 404.
 	Digest *DigestOptions
+	// Feeds enables the RSS, Atom and JSON feeds and their autodiscovery
+	// links (feeds.go); nil leaves them answering 404.
+	Feeds *FeedOptions
 }
 
 // Server serves Pressroom's HTTP endpoints. It is an http.Handler.
@@ -61,6 +64,7 @@ type Server struct {
 	handler http.Handler
 	subs    *subscriptions // nil when subscriptions are off
 	digest  *DigestOptions // nil when the digest archive is off
+	feeds   *feedService   // nil when feeds are off
 }
 
 // New checks opts, parses every page template and builds the routes.
@@ -99,6 +103,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	if err := s.initDigest(); err != nil {
+		return nil, err
+	}
+	if err := s.initFeeds(); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
