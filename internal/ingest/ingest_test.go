@@ -300,3 +300,21 @@ func TestViewsBadLines(t *testing.T) {
 		})
 	}
 }
+
+func TestKeySet(t *testing.T) {
+	k := newKeySet()
+	const n = 100_000 // several doublings
+	for i := 1; i <= n; i++ {
+		if prev := k.add(fmt.Sprintf("id-%d", i), i); prev != 0 {
+			t.Fatalf("add(id-%d) = %d, want 0 (new)", i, prev)
+		}
+	}
+	for i := 1; i <= n; i += 997 {
+		if prev := k.add(fmt.Sprintf("id-%d", i), n+i); prev != i {
+			t.Fatalf("add(id-%d) again = %d, want %d", i, prev, i)
+		}
+	}
+	if k.n != n {
+		t.Errorf("size = %d, want %d", k.n, n)
+	}
+}

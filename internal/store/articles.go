@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pressroom/pressroom/internal/news"
@@ -71,9 +72,18 @@ func scanArticle(s scanner, extra ...any) (news.Article, error) {
 	return a, nil
 }
 
+// decodeStrings reads a JSON array of strings as encodeStrings writes it.
+// Listing queries decode two per row, so the common case (no escapes) is
+// split by hand; anything else goes through encoding/json.
 func decodeStrings(s string, dst *[]string) error {
 	if s == "[]" || s == "" {
 		return nil
+	}
+	if inner, ok := strings.CutPrefix(s, `["`); ok && !strings.ContainsRune(s, '\\') {
+		if inner, ok = strings.CutSuffix(inner, `"]`); ok {
+			*dst = strings.Split(inner, `","`)
+			return nil
+		}
 	}
 	return json.Unmarshal([]byte(s), dst)
 }

@@ -138,9 +138,9 @@ func dsn(path, syncMode string, readOnly bool) string {
 	b.WriteString("&_pragma=page_size(16384)")
 	b.WriteString("&_pragma=foreign_keys(1)")
 	b.WriteString("&_pragma=synchronous(" + syncMode + ")")
-	// A 32 MiB page cache per connection keeps the index pages of a large
+	// A 16 MiB page cache per connection keeps the index pages of a large
 	// article table hot without letting RSS grow with the table.
-	b.WriteString("&_pragma=cache_size(-32768)")
+	b.WriteString("&_pragma=cache_size(-16384)")
 	b.WriteString("&_pragma=temp_store(MEMORY)")
 	b.WriteString("&_journal_mode=WAL")
 	if readOnly {

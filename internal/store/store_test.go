@@ -221,6 +221,9 @@ func TestArticleRoundTrip(t *testing.T) {
 		Type: "image/jpeg", Width: 1200, Height: 800, Length: 12345}
 	full.Related = []news.Link{{Title: "Earlier", URL: "https://example.com/0"}, {Title: "Другое", URL: "http://example.org/x"}}
 	full.TopStory = true
+	// Strings that look like the JSON around them must survive.
+	full.Authors = []string{`Ivan "Vanya" Petrov`, `x","y`, "<b>Anna</b> & Co", "Иван\\Петров"}
+	full.Tags = []string{"politics", "США", `a"]`}
 	bare := news.Article{ID: "bare", URL: "https://example.com/bare", Section: "world", Title: "T",
 		BodyHTML: "<p>b</p>", PublishedAt: time.Date(2017, 1, 28, 10, 0, 0, 0, time.UTC)}
 
