@@ -116,6 +116,14 @@ func (db *DB) SubscriberByEmail(ctx context.Context, email string) (news.Subscri
 
 // checkNewSubscriber validates the fields a new subscriber is stored with.
 func checkNewSubscriber(ctx context.Context, q querier, s news.Subscriber) error {
+	if err := checkSubscriberFields(s); err != nil {
+		return err
+	}
+	return checkSections(ctx, q, s.Sections)
+}
+
+// checkSubscriberFields validates everything but the sections.
+func checkSubscriberFields(s news.Subscriber) error {
 	if _, err := news.ParseEmail(s.Email); err != nil {
 		return err
 	}
@@ -129,10 +137,7 @@ func checkNewSubscriber(ctx context.Context, q querier, s news.Subscriber) error
 	if err := news.CheckDeliveryHour(s.DeliveryHour); err != nil {
 		return err
 	}
-	if err := news.CheckTimeZone(s.TimeZone); err != nil {
-		return err
-	}
-	return checkSections(ctx, q, s.Sections)
+	return news.CheckTimeZone(s.TimeZone)
 }
 
 // checkSections verifies slugs against the sections table.
@@ -323,7 +328,12 @@ func (db *DB) SignUp(ctx context.Context, s news.Subscriber, ev news.ConsentEven
 func (db *DB) AddSubscriber(ctx context.Context, s news.Subscriber, ev news.ConsentEvent) (news.Subscriber, error) {
 	var out news.Subscriber
 	err := db.Write(ctx, func(tx *sql.Tx) error {
-		id, err := addSubscriber(ctx, tx, s, ev)
+		a, err := newSubAdder(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		id, err := a.add(ctx, s, ev)
 		if err != nil {
 			return err
 		}
@@ -333,7 +343,62 @@ func (db *DB) AddSubscriber(ctx context.Context, s news.Subscriber, ev news.Cons
 	return out, err
 }
 
-func addSubscriber(ctx context.Context, tx *sql.Tx, s news.Subscriber, ev news.ConsentEvent) (int64, error) {
+// subAdder adds subscribers within one transaction with prepared
+// statements and the sections read once: an import of many rows parses
+// each statement once instead of once per row.
+type subAdder struct {
+	known                                     []news.Section
+	exists, insert, insertSection, logConsent *sql.Stmt
+}
+
+func newSubAdder(ctx context.Context, tx *sql.Tx) (*subAdder, error) {
+	a := &subAdder{}
+	rows, err := tx.QueryContext(ctx, `SELECT slug, title, description, position FROM sections ORDER BY slug`)
+	if err != nil {
+		return nil, fmt.Errorf("store: sections: %w", err)
+	}
+	for rows.Next() {
+		var sec news.Section
+		if err := rows.Scan(&sec.Slug, &sec.Title, &sec.Description, &sec.Position); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: sections: %w", err)
+		}
+		a.known = append(a.known, sec)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: sections: %w", err)
+	}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&a.exists, `SELECT count(*) FROM subscribers WHERE email_key = ?`},
+		{&a.insert, `INSERT INTO subscribers
+			(email, email_key, name, status, created_at, confirmed_at, unsubscribed_at, delivery_hour, time_zone, paused)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&a.insertSection, `INSERT OR IGNORE INTO subscriber_sections (subscriber_id, section) VALUES (?, ?)`},
+		{&a.logConsent, `INSERT INTO consent_log
+			(subscriber_id, at, action, source, form_version, ip, user_agent, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+	} {
+		if *p.dst, err = tx.PrepareContext(ctx, p.q); err != nil {
+			a.close()
+			return nil, fmt.Errorf("store: prepare: %w", err)
+		}
+	}
+	return a, nil
+}
+
+func (a *subAdder) close() {
+	for _, st := range []*sql.Stmt{a.exists, a.insert, a.insertSection, a.logConsent} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+func (a *subAdder) add(ctx context.Context, s news.Subscriber, ev news.ConsentEvent) (int64, error) {
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = ev.At
 	}
@@ -343,25 +408,47 @@ func addSubscriber(ctx context.Context, tx *sql.Tx, s news.Subscriber, ev news.C
 	if s.Status == news.StatusUnsubscribed && s.UnsubscribedAt.IsZero() {
 		s.UnsubscribedAt = ev.At
 	}
-	if err := checkNewSubscriber(ctx, tx, s); err != nil {
+	if ev.At.IsZero() {
+		return 0, fmt.Errorf("store: add subscriber %q: consent event has no time", s.Email)
+	}
+	if err := checkSubscriberFields(s); err != nil {
 		return 0, fmt.Errorf("store: add subscriber: %w", err)
 	}
+	if len(s.Sections) > 0 {
+		if _, err := news.NormalizeSections(s.Sections, a.known); err != nil {
+			return 0, fmt.Errorf("store: add subscriber: %w", err)
+		}
+	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM subscribers WHERE email_key = ?`, s.Key()).Scan(&n); err != nil {
+	if err := a.exists.QueryRowContext(ctx, s.Key()).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: add subscriber: %w", err)
 	}
 	if n > 0 {
 		return 0, fmt.Errorf("store: add subscriber %q: %w (%w)", s.Email, ErrExists, news.ErrSubscriberExists)
 	}
-	id, err := insertSubscriber(ctx, tx, s)
+	res, err := a.insert.ExecContext(ctx, s.Email, s.Key(), s.Name, string(s.Status), s.CreatedAt.Unix(),
+		unixOrNull(s.ConfirmedAt), unixOrNull(s.UnsubscribedAt), s.DeliveryHour, s.TimeZone, boolInt(s.Paused))
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("store: insert subscriber: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("store: insert subscriber: %w", err)
+	}
+	for _, sec := range s.Sections {
+		if _, err := a.insertSection.ExecContext(ctx, id, sec); err != nil {
+			return 0, fmt.Errorf("store: subscriber %d section %q: %w", id, sec, err)
+		}
 	}
 	ev.Action = news.ConsentSubscribe
 	if ev.Detail == "" {
 		ev.Detail = fmt.Sprintf("added as %s; %s", s.Status, sectionsDetail(s.Sections))
 	}
-	return id, appendConsent(ctx, tx, id, ev)
+	if _, err := a.logConsent.ExecContext(ctx, id, ev.At.Unix(), string(ev.Action), string(ev.Source),
+		ev.FormVersion, ev.IP, ev.UserAgent, ev.Detail); err != nil {
+		return 0, fmt.Errorf("store: consent log for subscriber %d: %w", id, err)
+	}
+	return id, nil
 }
 
 // ImportSubscribers adds subscribers in one write transaction. fill calls
@@ -373,10 +460,15 @@ func (db *DB) ImportSubscribers(ctx context.Context, now time.Time, fill func(pu
 	n := 0
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		n = 0
+		a, err := newSubAdder(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer a.close()
 		put := func(s news.Subscriber) error {
 			ev := news.ConsentEvent{At: now, Source: news.SourceImport,
 				Detail: fmt.Sprintf("imported as %s; %s", s.Status, sectionsDetail(s.Sections))}
-			if _, err := addSubscriber(ctx, tx, s, ev); err != nil {
+			if _, err := a.add(ctx, s, ev); err != nil {
 				return err
 			}
 			n++
