@@ -3,55 +3,46 @@ package digest
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
-	"net/mail"
-	"net/textproto"
+	netmail "net/mail"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/net/html"
+
+	pmail "github.com/pressroom/pressroom/internal/mail"
+	"github.com/pressroom/pressroom/internal/news"
 )
 
-// buildMIME writes m as a multipart/alternative message (text first, then
-// HTML; UTF-8; base64 bodies). It stands in for internal/mail's message
-// builder until that lands; the test's point is that an independent
-// parser reads back what Compose produced.
-func buildMIME(t *testing.T, m Message, to string) []byte {
+// buildMIME builds the whole message with internal/mail's builder, as
+// delivery does, so the test reads back with an independent parser what
+// readers receive.
+func buildMIME(t *testing.T, m Message, d *news.Delivery) []byte {
 	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for _, part := range []struct{ ctype, content string }{
-		{"text/plain; charset=utf-8", m.Text},
-		{"text/html; charset=utf-8", m.HTML},
-	} {
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Type", part.ctype)
-		h.Set("Content-Transfer-Encoding", "base64")
-		w, err := mw.CreatePart(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		enc := base64.StdEncoding.EncodeToString([]byte(part.content))
-		for len(enc) > 76 {
-			io.WriteString(w, enc[:76]+"\r\n")
-			enc = enc[76:]
-		}
-		io.WriteString(w, enc+"\r\n")
+	msg := &pmail.Message{
+		From:               &netmail.Address{Name: "Пресс-служба", Address: "digest@press.example.com"},
+		To:                 &netmail.Address{Name: d.Name, Address: d.Email},
+		Subject:            m.Subject,
+		Text:               m.Text,
+		HTML:               m.HTML,
+		MessageID:          fmt.Sprintf("digest.%s.%d@press.example.com", d.EditionDate, d.SubscriberID),
+		ListUnsubscribeURL: d.UnsubscribeURL,
+		ListArchive:        "https://press.example.com/digest/" + d.EditionDate,
 	}
-	if err := mw.Close(); err != nil {
-		t.Fatal(err)
+	var b bytes.Buffer
+	if _, err := msg.Render(&b, time.Date(2017, 1, 29, 5, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatalf("render MIME: %v", err)
 	}
-	var msg bytes.Buffer
-	msg.WriteString("From: Pressroom <digest@press.example.com>\r\n")
-	msg.WriteString("To: " + to + "\r\n")
-	msg.WriteString("Subject: " + mime.QEncoding.Encode("utf-8", m.Subject) + "\r\n")
-	msg.WriteString("MIME-Version: 1.0\r\n")
-	msg.WriteString("Content-Type: multipart/alternative; boundary=" + mw.Boundary() + "\r\n\r\n")
-	msg.Write(body.Bytes())
-	return msg.Bytes()
+	for i, line := range strings.Split(b.String(), "\r\n") {
+		if len(line) > pmail.MaxLineOctets {
+			t.Errorf("MIME line %d is %d octets, over %d", i+1, len(line), pmail.MaxLineOctets)
+		}
+	}
+	return b.Bytes()
 }
 
 // htmlLinks returns the href of every <a> and the attributes of every
@@ -103,8 +94,8 @@ func TestMIMEParts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			raw := buildMIME(t, m, dl.Email)
-			msg, err := mail.ReadMessage(bytes.NewReader(raw))
+			raw := buildMIME(t, m, dl)
+			msg, err := netmail.ReadMessage(bytes.NewReader(raw))
 			if err != nil {
 				t.Fatalf("net/mail: %v", err)
 			}
@@ -114,6 +105,9 @@ func TestMIMEParts(t *testing.T) {
 			}
 			if subject != m.Subject || !strings.HasPrefix(subject, "Press Review, 29 January 2017: ") {
 				t.Errorf("Subject = %q, want %q", subject, m.Subject)
+			}
+			if lu := msg.Header.Get("List-Unsubscribe"); !strings.Contains(lu, "<"+dl.UnsubscribeURL+">") {
+				t.Errorf("List-Unsubscribe = %q, want the reader's link", lu)
 			}
 			mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
 			if err != nil || mt != "multipart/alternative" {
@@ -134,15 +128,20 @@ func TestMIMEParts(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if pp["charset"] != "utf-8" {
+				if !strings.EqualFold(pp["charset"], "utf-8") {
 					t.Errorf("part %s charset = %q, want utf-8", pt, pp["charset"])
 				}
-				b, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
+				var r io.Reader = p // multipart.Reader undoes quoted-printable itself
+				if p.Header.Get("Content-Transfer-Encoding") == "base64" {
+					r = base64.NewDecoder(base64.StdEncoding, p)
+				}
+				b, err := io.ReadAll(r)
 				if err != nil {
-					t.Fatalf("part %s: base64: %v", pt, err)
+					t.Fatalf("part %s: %v", pt, err)
 				}
 				types = append(types, pt)
-				bodies[pt] = string(b)
+				// Text in MIME is canonically CRLF; compare with LF.
+				bodies[pt] = strings.ReplaceAll(string(b), "\r\n", "\n")
 			}
 			if strings.Join(types, ",") != "text/plain,text/html" {
 				t.Fatalf("parts = %v, want text/plain then text/html", types)
