@@ -51,6 +51,9 @@ ignored; the temporary directory is removed on exit unless --keep.`)
 	if o.shutdownTimeout <= 0 {
 		return cf.usageErrorf("--shutdown-timeout must be positive, got %v", o.shutdownTimeout)
 	}
+	if err := o.feeds.check(cf); err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "pressroom-demo-")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)

@@ -37,6 +37,7 @@ func commands() []command {
 		{"subscribers show", "show a subscriber with the consent log", cmdSubscribersShow},
 		{"digest plan", "plan a date's press review: freeze its articles and recipients", cmdDigestPlan},
 		{"digest preview", "render a date's press review for one subscriber or all sections", cmdDigestPreview},
+		{"feeds build", "write every feed and feeds.opml into a directory (only changed files)", cmdFeedsBuild},
 		{"serve", "run the web server and the scheduled jobs", cmdServe},
 		{"demo", "run a demo newsroom on a fresh temporary database", cmdDemo},
 	}

@@ -23,6 +23,7 @@ type serveOptions struct {
 	shutdownTimeout time.Duration
 	mail            *mailFlags     // outgoing mail (cmd_mail.go)
 	subs            subscribeFlags // subscription pages (cmd_subscribers.go)
+	feeds           serveFeedFlags // feeds, static export, WebSub (cmd_feeds.go)
 
 	// ready, when set, is called once the server listens, with the site's
 	// base URL (demo prints its URLs; tests learn the port).
@@ -35,6 +36,7 @@ func (o *serveOptions) register(cf *cmdFlags) {
 	cf.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long to let requests and running jobs finish (`DURATION`)")
 	o.mail = addMailFlags(cf)
 	o.subs.register(cf)
+	o.feeds.register(cf)
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) (err error) {
@@ -57,6 +59,9 @@ connections, lets running requests and jobs finish (up to
 	}
 	if o.shutdownTimeout <= 0 {
 		return cf.usageErrorf("--shutdown-timeout must be positive, got %v", o.shutdownTimeout)
+	}
+	if err := o.feeds.check(cf); err != nil {
+		return err
 	}
 	db, err := e.openStore(ctx)
 	if err != nil {
@@ -111,11 +116,25 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 		return err
 	}
 
+	wopts.Feeds = o.feeds.webOptions(e, baseURL)
+
 	handler, err := web.New(wopts)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	if o.feeds.out != "" {
+		if err := sched.Add("feeds-export", o.feeds.cron, o.feeds.exportJob(e, handler)); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	// The feed refresher rebuilds the in-memory feeds when the data
+	// changes; it stops with ctx, before the database closes.
+	feedsCtx, stopFeeds := context.WithCancel(ctx)
+	feedsDone := make(chan struct{})
+	go func() { handler.RunFeeds(feedsCtx); close(feedsDone) }()
+	defer func() { stopFeeds(); <-feedsDone }()
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

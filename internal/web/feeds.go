@@ -103,14 +103,7 @@ func (s *Server) initFeeds() error {
 		o.Feeds.Logger = s.logger
 	}
 	if o.Feeds.PageURL == nil {
-		base := strings.TrimRight(o.Feeds.BaseURL, "/")
-		o.Feeds.PageURL = func(feed string) string {
-			switch feed {
-			case feeds.FeedAll, feeds.FeedTop, feeds.FeedMostRead:
-				return base + "/"
-			}
-			return base + "/#s-" + url.PathEscape(feed) // the section's block on the index page
-		}
+		o.Feeds.PageURL = FeedPageURL(o.Feeds.BaseURL)
 	}
 	b, err := feeds.New(o.Feeds)
 	if err != nil {
@@ -130,6 +123,20 @@ func (s *Server) initFeeds() error {
 		maxAge:  "public, max-age=" + strconv.Itoa(int(o.MaxAge/time.Second)),
 	}
 	return nil
+}
+
+// FeedPageURL returns the feeds' PageURL for a site at baseURL: the index
+// page, and for a section its block on the index page. A static export
+// uses it too, so exported feeds are byte-identical to served ones.
+func FeedPageURL(baseURL string) func(feed string) string {
+	base := strings.TrimRight(baseURL, "/")
+	return func(feed string) string {
+		switch feed {
+		case feeds.FeedAll, feeds.FeedTop, feeds.FeedMostRead:
+			return base + "/"
+		}
+		return base + "/#s-" + url.PathEscape(feed)
+	}
 }
 
 // RefreshFeeds rebuilds the feeds if the store's change mark moved since

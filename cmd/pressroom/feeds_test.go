@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+)
+
+func feedFileNames(sections ...string) []string {
+	var names []string
+	for _, s := range append(sections, "all", "top", "most-read") {
+		for _, ext := range []string{"rss", "atom", "json"} {
+			names = append(names, s+"."+ext)
+		}
+	}
+	names = append(names, "feeds.opml")
+	sort.Strings(names)
+	return names
+}
+
+func TestFeedsBuild(t *testing.T) {
+	db := newsroom(t)
+	pressroom(t, "", "import", "--db", db, writeFile(t, "a.jsonl", article1+"\n"+article2+"\n")).want(t, 0)
+	out := filepath.Join(t.TempDir(), "feeds")
+	r := pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out)
+	r.want(t, 0)
+	want := feedFileNames("politics", "sport")
+	if !strings.Contains(r.stdout, strings.Join(want, "\n")+"\n") || !strings.Contains(r.stdout, "16 of 16 files written to "+out) {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("files %v, want %v", got, want)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "politics.rss"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gofeed.NewParser().Parse(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.FeedLink != "https://news.example.com/feeds/politics.rss" || len(f.Items) != 1 || f.Items[0].GUID != "https://tass.com/politics/927791" || f.Items[0].Title != "Путин и Трамп провели телефонный разговор" {
+		t.Errorf("politics.rss: self %q, items %+v", f.FeedLink, f.Items)
+	}
+	info, _ := os.Stat(filepath.Join(out, "politics.rss"))
+
+	// Unchanged data: nothing is rewritten.
+	r = pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out)
+	r.want(t, 0)
+	if r.stdout != "0 of 16 files written to "+out+"\n" {
+		t.Errorf("second build stdout:\n%s", r.stdout)
+	}
+	if again, _ := os.Stat(filepath.Join(out, "politics.rss")); !again.ModTime().Equal(info.ModTime()) {
+		t.Error("an unchanged feed was rewritten")
+	}
+
+	// A new sport article rewrites only the feeds it is in (and those
+	// dated by the site's newest article: the OPML and empty feeds).
+	pressroom(t, "", "import", "--db", db, writeFile(t, "b.jsonl", `{"id":"927793","url":"https://tass.com/sport/927793","section":"sport","title":"Football","body_html":"<p>Goal.</p>","published_at":"2017-01-30T10:00:00Z"}`+"\n")).want(t, 0)
+	r = pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out)
+	r.want(t, 0)
+	for _, name := range []string{"sport.rss", "all.json", "feeds.opml"} {
+		if !strings.Contains(r.stdout, name+"\n") {
+			t.Errorf("third build did not rewrite %s:\n%s", name, r.stdout)
+		}
+	}
+	for _, name := range []string{"politics.rss", "top.json"} {
+		if strings.Contains(r.stdout, name+"\n") {
+			t.Errorf("third build rewrote unchanged %s:\n%s", name, r.stdout)
+		}
+	}
+}
+
+func TestFeedsBuildUsage(t *testing.T) {
+	db := newsroom(t)
+	out := t.TempDir()
+	pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://x.example").want(t, 2, "pressroom feeds build: --out DIR is required")
+	pressroom(t, "", "feeds", "build", "--db", db, "--out", out).want(t, 2, "--base-url (or PRESSROOM_BASE_URL) is required")
+	pressroom(t, "", "feeds", "build", "--db", db, "--out", out, "--base-url", "https://x.example", "--feeds-items", "0").want(t, 2, "--feeds-items must be positive")
+	pressroom(t, "", "feeds", "build", "--db", db, "--out", out, "--base-url", "https://x.example", "--websub-hub", "hub").want(t, 2, "--websub-hub: not an absolute URL")
+	pressroom(t, "", "feeds", "build", "--db", db, "--out", out, "--base-url", "https://x.example", "extra").want(t, 2, "takes no arguments")
+	pressroom(t, "", "serve", "--db", db, "--feeds-out", out, "--feeds-cron", "every minute").want(t, 2, "--feeds-cron:")
+	pressroom(t, "", "serve", "--db", db, "--feeds-max-age", "0s").want(t, 2, "--feeds-max-age must be at least 1s")
+	blocker := writeFile(t, "file", "x")
+	pressroom(t, "", "feeds", "build", "--db", db, "--out", filepath.Join(blocker, "sub"), "--base-url", "https://x.example").want(t, 1, "feeds: export")
+}
+
+// TestFeedsBuildWebSub runs a hub and checks "feeds build --websub-hub"
+// tells it of every file written, and of nothing when nothing changed.
+func TestFeedsBuildWebSub(t *testing.T) {
+	var mu sync.Mutex
+	var topics []string
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ParseForm() != nil || r.PostForm.Get("hub.mode") != "publish" {
+			http.Error(w, "bad", 400)
+			return
+		}
+		mu.Lock()
+		topics = append(topics, r.PostForm.Get("hub.url"))
+		mu.Unlock()
+		w.WriteHeader(204)
+	}))
+	defer hub.Close()
+	db := newsroom(t)
+	pressroom(t, "", "import", "--db", db, writeFile(t, "a.jsonl", article1+"\n")).want(t, 0)
+	out := t.TempDir()
+	args := []string{"feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out, "--websub-hub", hub.URL}
+	pressroom(t, "", args...).want(t, 0)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(topics) != 15 || topics[0] != "https://news.example.com/feeds/all.atom" {
+		t.Errorf("hub got %d topics (%v), want the 15 feeds", len(topics), topics)
+	}
+	data, _ := os.ReadFile(filepath.Join(out, "politics.atom"))
+	if !bytes.Contains(data, []byte(`<link href="`+hub.URL+`" rel="hub">`)) {
+		t.Errorf("politics.atom lacks the hub link:\n%s", data)
+	}
+	topics = nil
+	mu.Unlock()
+	pressroom(t, "", args...).want(t, 0)
+	mu.Lock()
+	if len(topics) != 0 {
+		t.Errorf("unchanged build published %v", topics)
+	}
+}
+
+// TestServeFeeds runs serve with a scheduled export: the served feed,
+// with its cache headers, and the exported file are the same bytes.
+func TestServeFeeds(t *testing.T) {
+	db := newsroom(t)
+	pressroom(t, "", "import", "--db", db, writeFile(t, "a.jsonl", article1+"\n"+article2+"\n")).want(t, 0)
+	out := filepath.Join(t.TempDir(), "static")
+	base, _, stop := started(t, regexp.MustCompile(`serving (http://\S+) \(database`), "serve", "--db", db, "--addr", "127.0.0.1:0",
+		"--feeds-out", out, "--feeds-cron", "@every 1s", "--feeds-max-age", "5m", "--log-format", "json")
+	resp, err := http.Get(base + "/feeds/politics.atom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := new(bytes.Buffer)
+	if _, err := served.ReadFrom(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "public, max-age=300" || resp.Header.Get("ETag") == "" {
+		t.Fatalf("GET politics.atom: %d %v", resp.StatusCode, resp.Header)
+	}
+	if !bytes.Contains(served.Bytes(), []byte(`<link href="`+base+`/feeds/politics.atom" rel="self"`)) {
+		t.Errorf("served feed's self link is not under %s:\n%s", base, served)
+	}
+	req, _ := http.NewRequest("GET", base+"/feeds/politics.atom", nil)
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	if r304, err := http.DefaultClient.Do(req); err != nil || r304.StatusCode != 304 {
+		t.Errorf("conditional GET: %v %v", r304, err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var exported []byte
+	for {
+		exported, err = os.ReadFile(filepath.Join(out, "politics.atom"))
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("the export job did not write politics.atom within 20s: %v", err)
+	}
+	if !bytes.Equal(exported, served.Bytes()) {
+		t.Error("exported politics.atom differs from the served one")
+	}
+	code, page := httpGet(t, base+"/")
+	if code != 200 || !strings.Contains(page, `href="`+base+`/feeds/all.atom"`) {
+		t.Errorf("index page lacks feed autodiscovery:\n%s", page)
+	}
+	r := stop()
+	r.want(t, 0)
+	if !strings.Contains(r.stderr, `"msg":"Feeds exported"`) {
+		t.Errorf("no export logged:\n%s", r.stderr)
+	}
+}
