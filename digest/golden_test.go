@@ -26,3 +26,41 @@ func TestComposeGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestArchiveGolden pins the all-sections version (the web archive and
+// previews without a reader).
+func TestArchiveGolden(t *testing.T) {
+	p, err := newFixtureRenderer(t).Prepare(fixtureEdition(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := p.ArchiveMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "archive.html", m.HTML)
+	golden(t, "archive.txt", "Subject: "+m.Subject+"\n\n"+m.Text)
+	checkTextWidth(t, "archive", m.Text)
+}
+
+func TestClean(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"  two  spaces\nand\tlines ", "two spaces and lines"},
+		{"bell\x07 and \u0085next", "bell and next"},
+		{"", ""},
+		{"Большой  театр", "Большой театр"},
+	} {
+		if got := clean(tc.in); got != tc.want {
+			t.Errorf("clean(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"The <em>Kremlin</em> &amp; Red Square", "The  Kremlin  & Red Square"},
+		{"no tags", "no tags"},
+	} {
+		if got := stripTags(tc.in); got != tc.want {
+			t.Errorf("stripTags(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package web_test
+package web
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"github.com/pressroom/pressroom/digest"
 	"github.com/pressroom/pressroom/internal/news"
 	"github.com/pressroom/pressroom/internal/store"
-	"github.com/pressroom/pressroom/internal/web"
 )
 
 // The archive handlers run over a real SQLite store (a test-only import)
@@ -58,15 +57,15 @@ func archiveServer(t *testing.T, withDigest bool) (*httptest.Server, *store.DB) 
 			t.Fatal(err)
 		}
 	}
-	opts := web.Options{Store: db, BaseURL: "https://press.example.com", Location: msk}
+	opts := Options{Store: db, BaseURL: "https://press.example.com", Location: msk}
 	if withDigest {
 		r, err := digest.NewRenderer(digest.Options{BaseURL: "https://press.example.com", PostalAddress: "1 Press St, Moscow", Location: msk})
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts.Digest = &web.DigestOptions{Renderer: r}
+		opts.Digest = &DigestOptions{Renderer: r}
 	}
-	s, err := web.New(opts)
+	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +74,7 @@ func archiveServer(t *testing.T, withDigest bool) (*httptest.Server, *store.DB) 
 	return srv, db
 }
 
-func fetch(t *testing.T, url string, h http.Header) (*http.Response, string) {
+func fetchURL(t *testing.T, url string, h http.Header) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
@@ -99,7 +98,7 @@ func fetch(t *testing.T, url string, h http.Header) (*http.Response, string) {
 func TestDigestArchive(t *testing.T) {
 	srv, _ := archiveServer(t, true)
 
-	resp, body := fetch(t, srv.URL+"/digest/", nil)
+	resp, body := fetchURL(t, srv.URL+"/digest/", nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /digest/ = %d", resp.StatusCode)
 	}
@@ -111,7 +110,7 @@ func TestDigestArchive(t *testing.T) {
 		t.Errorf("GET /digest/ lacks the 29th's summary:\n%s", body)
 	}
 
-	resp, body = fetch(t, srv.URL+"/digest/2017-01-29", nil)
+	resp, body = fetchURL(t, srv.URL+"/digest/2017-01-29", nil)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("GET /digest/2017-01-29 = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -133,7 +132,7 @@ func TestDigestArchive(t *testing.T) {
 	if etag == "" {
 		t.Fatalf("edition page has no ETag")
 	}
-	resp, _ = fetch(t, srv.URL+"/digest/2017-01-29", http.Header{"If-None-Match": {etag}})
+	resp, _ = fetchURL(t, srv.URL+"/digest/2017-01-29", http.Header{"If-None-Match": {etag}})
 	if resp.StatusCode != http.StatusNotModified {
 		t.Errorf("conditional GET = %d, want 304", resp.StatusCode)
 	}
@@ -143,7 +142,7 @@ func TestDigestArchive(t *testing.T) {
 		{"/digest/29.01.2017", "not an edition date"},
 		{"/digest/2017-02-30", "not an edition date"},
 	} {
-		resp, body := fetch(t, srv.URL+tc.path, nil)
+		resp, body := fetchURL(t, srv.URL+tc.path, nil)
 		if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, tc.want) {
 			t.Errorf("GET %s = %d, want 404 saying %q; body:\n%s", tc.path, resp.StatusCode, tc.want, body)
 		}
@@ -153,7 +152,7 @@ func TestDigestArchive(t *testing.T) {
 func TestDigestArchiveOff(t *testing.T) {
 	srv, _ := archiveServer(t, false)
 	for _, p := range []string{"/digest/", "/digest/2017-01-29"} {
-		if resp, _ := fetch(t, srv.URL+p, nil); resp.StatusCode != http.StatusNotFound {
+		if resp, _ := fetchURL(t, srv.URL+p, nil); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s without the archive = %d, want 404", p, resp.StatusCode)
 		}
 	}
