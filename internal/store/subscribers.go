@@ -484,8 +484,23 @@ func (db *DB) ImportSubscribers(ctx context.Context, now time.Time, fill func(pu
 
 // ListSubscribers returns subscribers with their sections, by id. status
 // "" means any status; section "" means any, otherwise only those who
-// receive that section (chose it, or chose none = all).
+// receive that section (chose it, or chose none = all). See
+// EachSubscriber for a list too long to hold in memory.
 func (db *DB) ListSubscribers(ctx context.Context, status news.SubscriberStatus, section string) ([]news.Subscriber, error) {
+	var out []news.Subscriber
+	err := db.EachSubscriber(ctx, status, section, func(s news.Subscriber) error {
+		out = append(out, s)
+		return nil
+	})
+	return out, err
+}
+
+// EachSubscriber calls fn for every subscriber ListSubscribers would
+// return, in the same order, holding one at a time: it walks the
+// subscribers and their chosen sections as two cursors ordered by
+// subscriber id, so memory stays flat however long the list. An error
+// from fn stops the walk and is returned.
+func (db *DB) EachSubscriber(ctx context.Context, status news.SubscriberStatus, section string, fn func(news.Subscriber) error) error {
 	q := `SELECT ` + subscriberColumns + ` FROM subscribers s WHERE erased_at IS NULL`
 	var args []any
 	if status != "" {
@@ -500,43 +515,50 @@ func (db *DB) ListSubscribers(ctx context.Context, status news.SubscriberStatus,
 	q += ` ORDER BY id`
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: list subscribers: %w", err)
+		return fmt.Errorf("store: list subscribers: %w", err)
 	}
-	var out []news.Subscriber
-	index := map[int64]int{}
+	defer rows.Close()
+	srows, err := db.read.QueryContext(ctx, `SELECT subscriber_id, section FROM subscriber_sections ORDER BY subscriber_id, section`)
+	if err != nil {
+		return fmt.Errorf("store: list subscribers: %w", err)
+	}
+	defer srows.Close()
+	var (
+		secID   int64
+		secSlug string
+		secOK   = srows.Next()
+	)
+	if secOK {
+		if err := srows.Scan(&secID, &secSlug); err != nil {
+			return fmt.Errorf("store: list subscribers: %w", err)
+		}
+	}
 	for rows.Next() {
 		s, err := scanSubscriber(rows)
 		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: list subscribers: %w", err)
+			return fmt.Errorf("store: list subscribers: %w", err)
 		}
-		index[s.ID] = len(out)
-		out = append(out, s)
+		for secOK && secID <= s.ID {
+			if secID == s.ID {
+				s.Sections = append(s.Sections, secSlug)
+			}
+			if secOK = srows.Next(); secOK {
+				if err := srows.Scan(&secID, &secSlug); err != nil {
+					return fmt.Errorf("store: list subscribers: %w", err)
+				}
+			}
+		}
+		if err := fn(s); err != nil {
+			return err
+		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list subscribers: %w", err)
-	}
-	// One pass over all chosen sections instead of a query per subscriber.
-	srows, err := db.read.QueryContext(ctx, `SELECT subscriber_id, section FROM subscriber_sections ORDER BY subscriber_id, section`)
-	if err != nil {
-		return nil, fmt.Errorf("store: list subscribers: %w", err)
-	}
-	defer srows.Close()
-	for srows.Next() {
-		var id int64
-		var sec string
-		if err := srows.Scan(&id, &sec); err != nil {
-			return nil, fmt.Errorf("store: list subscribers: %w", err)
-		}
-		if i, ok := index[id]; ok {
-			out[i].Sections = append(out[i].Sections, sec)
-		}
+		return fmt.Errorf("store: list subscribers: %w", err)
 	}
 	if err := srows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list subscribers: %w", err)
+		return fmt.Errorf("store: list subscribers: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // ConfirmSubscriber activates a pending subscriber (double opt-in) and

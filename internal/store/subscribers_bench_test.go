@@ -88,3 +88,24 @@ func BenchmarkListSubscribers(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEachSubscriber walks the same 100,000 subscribers one at a
+// time, as a caller that does not keep them would.
+func BenchmarkEachSubscriber(b *testing.B) {
+	db := benchDB(b)
+	importAll(b, db, benchSubscribers(100000))
+	ctx := context.Background()
+	for b.Loop() {
+		n, withSections := 0, 0
+		err := db.EachSubscriber(ctx, news.StatusActive, "", func(s news.Subscriber) error {
+			n++
+			if len(s.Sections) > 0 {
+				withSections++
+			}
+			return nil
+		})
+		if err != nil || n != 90000 || withSections == 0 {
+			b.Fatalf("%d subscribers (%d with sections), %v", n, withSections, err)
+		}
+	}
+}

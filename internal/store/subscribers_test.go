@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -444,5 +445,50 @@ func TestNoteSubscriberMailAndSecret(t *testing.T) {
 	other, _ := openSubscriberDB(t)
 	if sec3, _ := other.LinkSecret(ctx); bytes.Equal(sec3, sec) {
 		t.Error("two databases generated the same secret")
+	}
+}
+
+func TestEachSubscriberSections(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openSubscriberDB(t)
+	all := [][]string{nil, {"sport"}, {"politics", "world"}, nil, nil, {"politics", "sport", "world"}, {"world"}}
+	want := map[string][]string{}
+	for i, secs := range all {
+		email := fmt.Sprintf("r%d@example.com", i)
+		status := news.StatusActive
+		if i == 3 {
+			status = news.StatusPending
+		}
+		if _, err := db.AddSubscriber(ctx, news.Subscriber{Email: email, Status: status, Sections: secs, DeliveryHour: -1}, news.ConsentEvent{At: t0, Source: news.SourceCLI}); err != nil {
+			t.Fatal(err)
+		}
+		if status == news.StatusActive {
+			want[email] = secs
+		}
+	}
+	if _, err := db.EraseSubscriber(ctx, "r2@example.com", news.ConsentEvent{At: t0, Source: news.SourceCLI}); err != nil {
+		t.Fatal(err)
+	}
+	delete(want, "r2@example.com")
+	got := map[string][]string{}
+	var ids []int64
+	err := db.EachSubscriber(ctx, news.StatusActive, "", func(s news.Subscriber) error {
+		got[s.Email] = s.Sections
+		ids = append(ids, s.ID)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("EachSubscriber sections (-want +got):\n%s", diff)
+	}
+	if !slices.IsSorted(ids) {
+		t.Errorf("ids not in order: %v", ids)
+	}
+	stop := errors.New("enough")
+	n := 0
+	if err := db.EachSubscriber(ctx, "", "", func(news.Subscriber) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("EachSubscriber with a failing fn = %v after %d calls", err, n)
 	}
 }
