@@ -95,8 +95,10 @@ const (
 	DeliveryUnknown  DeliveryState = "unknown"
 )
 
-// Delivery is one reader's copy of one edition, frozen at planning: the
-// address, name and section choice the subscriber had then.
+// Delivery is one reader's copy of one edition. The section choice is
+// frozen at planning; the address and name are the subscriber's current
+// ones when the delivery is loaded (so an erased address is gone from
+// pending deliveries too).
 type Delivery struct {
 	ID           int64
 	EditionID    int64
