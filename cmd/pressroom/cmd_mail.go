@@ -28,7 +28,8 @@ type mailFlags struct {
 	dkimKey, dkimSelector, dkimDomain            string
 	unsubscribeMailto                            string
 
-	cf *cmdFlags // the command they belong to, for usage errors
+	cf     *cmdFlags // the command they belong to, for usage errors
+	noSync bool      // outbox files need no fsync (dry runs)
 }
 
 // mailFlagEnv maps each mail flag to its environment variable.
@@ -81,7 +82,9 @@ func (m *mailFlags) resolveEnv(cf *cmdFlags, lookupEnv func(string) (string, boo
 // mailer is the configured outgoing mail: the sender and what the
 // messages carry.
 type mailer struct {
-	sender  interface{ Send(context.Context, *pmail.Message) pmail.Result }
+	sender interface {
+		Send(context.Context, *pmail.Message) pmail.Result
+	}
 	close   func() error
 	from    *mail.Address
 	replyTo *mail.Address
@@ -146,11 +149,13 @@ func (m *mailFlags) open(e *env) (*mailer, error) {
 		}
 	}
 	if m.smtpURL == "" {
-		ob, err := pmail.NewOutbox(m.outbox, pmail.OutboxOptions{Logger: e.logger, Now: e.now, DKIM: dkim})
+		ob, err := pmail.NewOutbox(m.outbox, pmail.OutboxOptions{Logger: e.logger, Now: e.now, DKIM: dkim, NoSync: m.noSync})
 		if err != nil {
 			return nil, err
 		}
-		e.logger.Info("No SMTP URL set: writing messages to the outbox folder", "outbox", m.outbox)
+		if !m.noSync {
+			e.logger.Info("No SMTP URL set: writing messages to the outbox folder", "outbox", m.outbox)
+		}
 		out.sender, out.close, out.describe = ob, ob.Close, "outbox "+m.outbox
 		return out, nil
 	}
@@ -166,6 +171,16 @@ func (m *mailFlags) open(e *env) (*mailer, error) {
 	e.logger.Info("Sending mail over SMTP", "relay", ep.String(), "workers", m.workers, "rate", m.rate, "dkim", dkim != nil)
 	out.sender, out.close, out.describe = s, s.Close, ep.String()
 	return out, nil
+}
+
+// openOutbox opens the outbox folder dir whatever --smtp-url says (dry
+// runs), without fsync per file.
+func (m *mailFlags) openOutbox(e *env, dir string) (*mailer, error) {
+	if err := m.resolveEnv(m.cf, e.lookupEnv); err != nil {
+		return nil, err
+	}
+	m.smtpURL, m.outbox, m.noSync = "", dir, true
+	return m.open(e)
 }
 
 // leaseOwner names this process in delivery leases: host/pid/nonce.

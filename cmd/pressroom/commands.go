@@ -40,6 +40,9 @@ func commands() []command {
 		{"feeds build", "write every feed and feeds.opml into a directory (only changed files)", cmdFeedsBuild},
 		{"serve", "run the web server and the scheduled jobs", cmdServe},
 		{"demo", "run a demo newsroom on a fresh temporary database", cmdDemo},
+		{"digest send", "deliver an edition now (planning it if needed), each reader exactly once", cmdDigestSend},
+		{"digest status", "show an edition's delivery ledger and the rows needing attention", cmdDigestStatus},
+		{"bounces import", "apply bounce (DSN) and complaint (ARF) reports from .eml files or a maildir", cmdBouncesImport},
 	}
 }
 

@@ -24,6 +24,9 @@ type serveOptions struct {
 	mail            *mailFlags     // outgoing mail (cmd_mail.go)
 	subs            subscribeFlags // subscription pages (cmd_subscribers.go)
 	feeds           serveFeedFlags // feeds, static export, WebSub (cmd_feeds.go)
+	delivery        *deliveryFlags // digest delivery (cmd_delivery.go)
+	digestCron      string
+	digestCatchUp   time.Duration
 
 	// ready, when set, is called once the server listens, with the site's
 	// base URL (demo prints its URLs; tests learn the port).
@@ -37,6 +40,9 @@ func (o *serveOptions) register(cf *cmdFlags) {
 	o.mail = addMailFlags(cf)
 	o.subs.register(cf)
 	o.feeds.register(cf)
+	o.delivery = addDeliveryFlags(cf)
+	cf.StringVar(&o.digestCron, "digest-cron", "0 8 * * *", "cron `SPEC` of the daily digest, in the newsroom's time zone (--tz); readers with their own delivery hour get it from an hourly job")
+	cf.DurationVar(&o.digestCatchUp, "digest-catchup", 3*time.Hour, "at start-up, send a missed digest slot if it is at most this late; later ones are recorded as missed")
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) (err error) {
@@ -96,9 +102,14 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 			e.logger.Warn("Closing the mail sender failed", "error", err)
 		}
 	}()
-	_ = mailer // features that send mail (subscriptions, digest) take it from here
+	// Features that send mail (subscriptions, digest) take mailer from here.
 
 	sched := schedule.New(e.cfg.Location, e.logger)
+	catchUp, err := scheduleDigest(e, db, o, mailer, baseURL, sched)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	wopts := web.Options{
 		Store:    db,
 		Logger:   e.logger,
@@ -143,6 +154,10 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 		ErrorLog:          slog.NewLogLogger(e.logger.Handler(), slog.LevelWarn),
 	}
 	sched.Start()
+	var jobs sync.WaitGroup
+	if catchUp != nil {
+		jobs.Go(func() { catchUp(ctx) })
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	e.logger.Info("Serving", "addr", ln.Addr().String(), "base_url", baseURL, "time_zone", e.cfg.TimeZone)
@@ -166,7 +181,7 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 			httpErr = fmt.Errorf("serve: shut down HTTP server: %w", err)
 		}
 	})
-	wg.Go(func() { schedErr = sched.Stop(shutdownCtx) })
+	wg.Go(func() { schedErr = sched.Stop(shutdownCtx); jobs.Wait() })
 	wg.Wait()
 	if err := errors.Join(serveErr, httpErr, schedErr); err != nil {
 		return err

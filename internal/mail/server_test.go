@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"strings"
 	"sync"
@@ -69,6 +70,7 @@ func newTestServer(t testing.TB, configure func(*testServer)) *testServer {
 		return &testSession{ts: ts, conn: c, id: n}, nil
 	}))
 	ts.srv.Domain = "sink.test"
+	ts.srv.ErrorLog = log.New(io.Discard, "", 0) // dropped connections are the point of some tests
 	ts.srv.AllowInsecureAuth = true
 	ts.srv.ReadTimeout = 10 * time.Second
 	ts.srv.WriteTimeout = 10 * time.Second

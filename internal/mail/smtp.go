@@ -233,8 +233,9 @@ func (s *SMTP) Dials() int64 { return s.dials.Load() }
 // Send delivers m over one of the pooled connections. A failure before
 // DATA that carries no SMTP reply (the server closed an idle or
 // exhausted connection) is retried once on a fresh connection; nothing
-// can have been delivered then. Failures during or after DATA are
-// reported as they are (Temporary without a reply), never retried here.
+// can have been delivered then. A 421 reply closes the connection and is
+// reported (Temporary); failures during or after DATA are reported as
+// they are (Temporary without a reply), never retried here.
 func (s *SMTP) Send(ctx context.Context, m *Message) Result {
 	msg, err := m.build(s.opts.Now())
 	if err != nil {
@@ -267,7 +268,7 @@ func (s *SMTP) Send(ctx context.Context, m *Message) Result {
 		if err != nil && (r.Code == 0 || r.Code == 421) {
 			// No reply or "closing channel": this connection is done.
 			s.drop(cn, false)
-			if attempt == 0 && r.Status != Sent && beforeData(err) {
+			if attempt == 0 && r.Code == 0 && beforeData(err) {
 				s.opts.Logger.Debug("SMTP connection lost before DATA; redialing", "error", err)
 				continue
 			}

@@ -1,0 +1,356 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pressroom/pressroom/digest"
+	pmail "github.com/pressroom/pressroom/internal/mail"
+	"github.com/pressroom/pressroom/internal/news"
+	"github.com/pressroom/pressroom/internal/schedule"
+	"github.com/pressroom/pressroom/internal/store"
+)
+
+// deliveryFlags are the digest-delivery settings shared by "digest send"
+// and serve, on top of the digest's own flags (cmd_digest.go).
+type deliveryFlags struct {
+	digest   *digestFlags
+	chunk    int
+	deadline time.Duration
+	cf       *cmdFlags
+}
+
+func addDeliveryFlags(cf *cmdFlags) *deliveryFlags {
+	d := &deliveryFlags{digest: addDigestFlags(cf), cf: cf}
+	cf.IntVar(&d.chunk, "chunk", 20, "rows each worker claims at a time; a crash leaves at most smtp-workers x chunk readers unknown")
+	cf.DurationVar(&d.deadline, "retry-deadline", 6*time.Hour, "how long after a reader is due temporary failures are retried")
+	return d
+}
+
+// deliverySetup is everything a delivery run needs, built from the
+// configuration.
+type deliverySetup struct {
+	planner   *digest.Planner
+	renderer  *digest.Renderer
+	deliverer *digest.Deliverer
+	mailer    *mailer
+}
+
+// setup builds the planner, renderer and (with a mailer) the deliverer.
+func (d *deliveryFlags) setup(ctx context.Context, e *env, db *store.DB, m *mailer, baseURL string) (*deliverySetup, error) {
+	if err := d.digest.resolveEnv(d.cf, e.lookupEnv); err != nil {
+		return nil, err
+	}
+	r, err := d.digest.renderer(e)
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.digest.planner(e, db)
+	if err != nil {
+		return nil, err
+	}
+	s := &deliverySetup{planner: p, renderer: r, mailer: m}
+	if m == nil {
+		return s, nil
+	}
+	secret, err := db.LinkSecret(ctx)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := news.NewTokenSigner(secret)
+	if err != nil {
+		return nil, err
+	}
+	if baseURL == "" {
+		baseURL = siteURL(e)
+	}
+	s.deliverer, err = digest.NewDeliverer(digest.DeliveryOptions{
+		Store: db, Sender: m.sender, Logger: e.logger, Workers: m.workers, Chunk: d.chunk,
+		From: m.from, ReplyTo: m.replyTo, EnvelopeFrom: m.envelopeFrom, UnsubscribeMailto: m.unsubscribeMailto,
+		ArchiveURL: r.ArchiveURL,
+		Personalize: func(dl *news.Delivery) error {
+			dl.UnsubscribeURL = signer.URL(baseURL, dl.SubscriberID, news.PurposeUnsubscribe, time.Time{})
+			dl.PreferencesURL = signer.URL(baseURL, dl.SubscriberID, news.PurposePreferences, time.Time{})
+			return nil
+		},
+		Deadline: d.deadline, Owner: leaseOwner(), OwnerAlive: ownerAlive,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// deliver sends what is due of ed now.
+func (s *deliverySetup) deliver(ctx context.Context, e *env, ed *news.Edition, resendUnknown bool, staleBefore time.Time) (digest.DeliveryStats, error) {
+	prep, err := s.renderer.Prepare(ed)
+	if err != nil {
+		return digest.DeliveryStats{}, err
+	}
+	cutoff := ed.Cutoff
+	loc := e.cfg.Location
+	return s.deliverer.Deliver(ctx, digest.DeliverRequest{
+		Edition: ed, Composer: prep, Clock: e.now, ResendUnknown: resendUnknown, StaleBefore: staleBefore,
+		Due: func(hour int, zone string) time.Time { return digest.DueTime(cutoff, hour, zone, loc) },
+	})
+}
+
+func cmdDigestSend(ctx context.Context, e *env, args []string) (err error) {
+	cf := e.newFlags("digest send", "--date YYYY-MM-DD [flags]", `
+Deliver an edition by hand, as serve does on schedule: plan it first if
+it is not planned yet, then send every reader's copy that is due, through
+the per-reader ledger, so that nobody gets it twice. Readers with their
+own delivery hour get it at that hour (serve's hourly job).
+
+Rows found in "sending" (a run that was killed) become "unknown": they
+may or may not have been delivered and are not resent unless you say so
+with --resend-unknown. "pressroom digest status" lists them.
+
+--dry-run DIR renders every queued reader's email into DIR as .eml files
+and touches neither the ledger nor any mail server.`)
+	date := cf.String("date", "", "edition `DATE` (YYYY-MM-DD, the newsroom's time zone)")
+	dryRun := cf.String("dry-run", "", "write the emails to `DIR` instead of sending them; the ledger is untouched")
+	resend := cf.Bool("resend-unknown", false, "send again to readers whose delivery is unknown (interrupted mid-send)")
+	mf := addMailFlags(cf)
+	df := addDeliveryFlags(cf)
+	pos, err := e.parse(cf, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return cf.usageErrorf("takes no arguments, got %q", pos)
+	}
+	if err := checkDateFlag(cf, *date, e); err != nil {
+		return err
+	}
+	db, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeStore(db, &err)
+	if *dryRun != "" {
+		return dryRunSend(ctx, e, db, df, mf, *date, *dryRun)
+	}
+	m, err := mf.open(e)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := m.close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	s, err := df.setup(ctx, e, db, m, e.cfg.BaseURL)
+	if err != nil {
+		return err
+	}
+	plan, err := s.planner.Plan(ctx, *date, e.now())
+	if err != nil {
+		return err
+	}
+	ed := plan.Edition
+	st, err := s.deliver(ctx, e, &ed, *resend, time.Time{})
+	fmt.Fprintf(e.stdout, "edition %s via %s: sent %d, deferred %d, failed %d, skipped %d, bounced %d, newly unknown %d\n",
+		ed.Date, m.describe, st.Sent, st.Deferred, st.Failed, st.Skipped, st.Bounced, st.Recovered)
+	if err != nil {
+		return err
+	}
+	counts, err := db.DeliveryCounts(ctx, ed.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "ledger: %s\n", formatCounts(counts))
+	if counts[news.DeliveryUnknown] > 0 {
+		fmt.Fprintf(e.stdout, "%d readers are unknown (interrupted mid-send): see 'pressroom digest status --date %s'; resend with --resend-unknown\n",
+			counts[news.DeliveryUnknown], ed.Date)
+	}
+	return nil
+}
+
+// dryRunSend renders the emails of every reader still to be sent into dir.
+func dryRunSend(ctx context.Context, e *env, db *store.DB, df *deliveryFlags, mf *mailFlags, date, dir string) error {
+	m, err := mf.openOutbox(e, dir)
+	if err != nil {
+		return err
+	}
+	s, err := df.setup(ctx, e, db, m, e.cfg.BaseURL)
+	if err != nil {
+		return err
+	}
+	ed, planned, err := s.planner.Draft(ctx, date, e.now())
+	if err != nil {
+		return err
+	}
+	if !planned {
+		return fmt.Errorf("digest send --dry-run: edition %s is not planned yet: plan it with 'pressroom digest plan --date %s' (a dry run writes nothing to the database)", date, date)
+	}
+	prep, err := s.renderer.Prepare(&ed)
+	if err != nil {
+		return err
+	}
+	rows, err := db.Deliveries(ctx, ed.ID, news.DeliveryQueued, news.DeliveryDeferred, news.DeliveryUnknown)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for i := range rows {
+		dl := rows[i]
+		res := s.deliverer.Preview(ctx, &ed, prep, &dl, e.now())
+		if res.Err != nil && !errors.Is(res.Err, digest.ErrNoArticles) {
+			return res.Err
+		}
+		if res.Status == pmail.Sent {
+			n++
+		}
+	}
+	fmt.Fprintf(e.stdout, "dry run: wrote %d emails of edition %s to %s (ledger untouched)\n", n, ed.Date, dir)
+	return nil
+}
+
+func cmdDigestStatus(ctx context.Context, e *env, args []string) (err error) {
+	cf := e.newFlags("digest status", "--date YYYY-MM-DD [flags]", `
+Show an edition's delivery ledger: the count of readers per state, then
+the rows that need attention: unknown (interrupted mid-send: may or may
+not have been delivered; resend with 'digest send --resend-unknown'),
+failed, deferred (with the next attempt time) and sending.`)
+	date := cf.String("date", "", "edition `DATE` (YYYY-MM-DD)")
+	limit := cf.Int("limit", 50, "list at most this many rows (0 = all)")
+	pos, err := e.parse(cf, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return cf.usageErrorf("takes no arguments, got %q", pos)
+	}
+	if err := checkDateFlag(cf, *date, e); err != nil {
+		return err
+	}
+	db, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeStore(db, &err)
+	ed, err := db.EditionByDate(ctx, *date)
+	if errors.Is(err, news.ErrNoEdition) {
+		return fmt.Errorf("digest status: edition %s is not planned", *date)
+	}
+	if err != nil {
+		return err
+	}
+	counts, err := db.DeliveryCounts(ctx, ed.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "edition %s: %s\n", ed.Date, formatCounts(counts))
+	rows, err := db.DeliveriesInStates(ctx, ed.ID, []news.DeliveryState{news.DeliveryUnknown, news.DeliveryFailed,
+		news.DeliveryDeferred, news.DeliverySending}, *limit)
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSTATE\tEMAIL\tATTEMPTS\tNEXT ATTEMPT\tLAST ERROR")
+	for _, r := range rows {
+		next := ""
+		if !r.NextAttemptAt.IsZero() {
+			next = r.NextAttemptAt.In(e.cfg.Location).Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.State, r.Email, r.Attempts, next, oneLine(r.LastError, 100))
+	}
+	return tw.Flush()
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
+
+// formatCounts prints per-state counts in life-cycle order.
+func formatCounts(c map[news.DeliveryState]int) string {
+	order := []news.DeliveryState{news.DeliveryQueued, news.DeliverySending, news.DeliverySent, news.DeliveryDeferred,
+		news.DeliveryFailed, news.DeliverySkipped, news.DeliveryUnknown}
+	var parts []string
+	total := 0
+	for _, s := range order {
+		total += c[s]
+		if c[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", s, c[s]))
+		}
+	}
+	return fmt.Sprintf("%d readers: %s", total, strings.Join(parts, ", "))
+}
+
+// newDispatcher builds the scheduled delivery (serve's digest jobs) on
+// the cron spec, in the newsroom's time zone.
+func newDispatcher(e *env, db *store.DB, s *deliverySetup, spec string, catchUp time.Duration) (*digest.Dispatcher, error) {
+	sp, err := schedule.ParseSpec(spec, e.cfg.Location)
+	if err != nil {
+		return nil, err
+	}
+	return digest.NewDispatcher(digest.DispatchOptions{
+		Slots: db,
+		Plan: func(ctx context.Context, date string, now time.Time) (*news.Edition, error) {
+			p, err := s.planner.Plan(ctx, date, now)
+			if err != nil {
+				return nil, err
+			}
+			return &p.Edition, nil
+		},
+		Load: func(ctx context.Context, date string) (*news.Edition, error) {
+			ed, err := db.EditionByDate(ctx, date)
+			if err != nil {
+				return nil, err
+			}
+			return &ed, nil
+		},
+		Deliver: func(ctx context.Context, ed *news.Edition, staleBefore time.Time) (digest.DeliveryStats, error) {
+			return s.deliver(ctx, e, ed, false, staleBefore)
+		},
+		Prev: sp.Prev, CatchUp: catchUp, Location: e.cfg.Location, Logger: e.logger,
+	})
+}
+
+// scheduleDigest registers serve's digest jobs: the daily slot and the
+// hourly pass. It returns the start-up catch-up to run once the scheduler
+// runs.
+func scheduleDigest(e *env, db *store.DB, o serveOptions, m *mailer, baseURL string, sched *schedule.Scheduler) (func(context.Context), error) {
+	if o.digestCatchUp < 0 {
+		return nil, o.mail.cf.usageErrorf("--digest-catchup must not be negative")
+	}
+	s, err := o.delivery.setup(context.Background(), e, db, m, baseURL)
+	if err != nil {
+		return nil, err
+	}
+	d, err := newDispatcher(e, db, s, o.digestCron, o.digestCatchUp)
+	if err != nil {
+		return nil, o.mail.cf.usageErrorf("--digest-cron: %v", err)
+	}
+	err = sched.Add("digest", o.digestCron, func(ctx context.Context) error {
+		slot, ok := schedule.Slot(ctx)
+		if !ok {
+			slot = e.now()
+		}
+		return d.RunSlot(ctx, slot, e.now())
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := sched.Add("digest-hourly", "0 * * * *", func(ctx context.Context) error { return d.Hourly(ctx, e.now()) }); err != nil {
+		return nil, err
+	}
+	e.logger.Info("Digest delivery scheduled", "cron", o.digestCron, "catchup", o.digestCatchUp.String(), "via", m.describe)
+	return func(ctx context.Context) {
+		if err := d.CatchUp(ctx, e.now()); err != nil {
+			e.logger.Error("Digest catch-up failed", "error", err)
+		}
+	}, nil
+}

@@ -1,0 +1,741 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	netmail "net/mail"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-msgauth/dkim"
+	"github.com/emersion/go-smtp"
+
+	"github.com/pressroom/pressroom/digest"
+	"github.com/pressroom/pressroom/internal/news"
+	"github.com/pressroom/pressroom/internal/store"
+)
+
+var msk = time.FixedZone("MSK", 3*3600)
+
+// The demo data's articles end on 2026-11-27; the edition of that date
+// covers (26 Nov 08:00, 27 Nov 08:00] Moscow time.
+const edDate = "2026-11-27"
+
+var (
+	demoNow = time.Date(2026, 11, 27, 12, 0, 0, 0, msk)
+	slot    = time.Date(2026, 11, 27, 8, 0, 0, 0, msk)
+)
+
+// deliveryNewsroom creates a database with the demo articles and n active
+// readers reader0000@reader.example...; mod may change each reader.
+func deliveryNewsroom(t testing.TB, n int, mod func(i int, s *news.Subscriber)) string {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "pressroom.db")
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := loadDemo(ctx, db, demoNow); err != nil {
+		t.Fatal(err)
+	}
+	sections := [][]string{nil, {"politics"}, {"economy", "world"}, {"sport"}}
+	_, err = db.ImportSubscribers(ctx, demoNow.Add(-48*time.Hour), func(put func(news.Subscriber) error) error {
+		for i := range n {
+			s := news.Subscriber{Email: fmt.Sprintf("reader%04d@reader.example", i), Name: fmt.Sprintf("Читатель %d", i),
+				Status: news.StatusActive, DeliveryHour: news.DefaultDeliveryHour, Sections: sections[i%len(sections)]}
+			if mod != nil {
+				mod(i, &s)
+			}
+			if err := put(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// clock is a controlled clock for the delivery code.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// deliveryRig is a database, an SMTP server and the delivery set up as
+// digest send and serve build it, with a controlled clock.
+type deliveryRig struct {
+	t     testing.TB
+	path  string
+	db    *store.DB
+	srv   *testServer
+	clock *clock
+	env   *env
+	setup *deliverySetup
+	log   *lockedBuffer
+}
+
+func newRig(t testing.TB, dbPath string, srv *testServer, flags ...string) *deliveryRig {
+	t.Helper()
+	ctx := context.Background()
+	loc, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &deliveryRig{t: t, path: dbPath, srv: srv, clock: &clock{t: demoNow}, log: &lockedBuffer{}}
+	r.env = &env{stdout: r.log, stderr: r.log, lookupEnv: func(string) (string, bool) { return "", false },
+		now: r.clock.Now, g: newGlobals(), logger: slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		cfg: Config{DB: dbPath, BaseURL: "https://news.example", TimeZone: "Europe/Moscow", Location: loc}}
+	cf := r.env.newFlags("test", "", "")
+	mf := addMailFlags(cf)
+	df := addDeliveryFlags(cf)
+	args := append([]string{"--smtp-url", srv.URL(), "--from", "Пресс-служба «Вестник» <digest@news.example>",
+		"--envelope-from", "bounces+{token}@news.example", "--postal-address", "1 Tverskaya St, Moscow",
+		"--smtp-timeout", "5s"}, flags...)
+	if err := cf.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	r.db, err = store.Open(ctx, dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.db.Close() })
+	m, err := mf.open(r.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.close() })
+	r.setup, err = df.setup(ctx, r.env, r.db, m, r.env.cfg.BaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// plan plans the edition at the current clock.
+func (r *deliveryRig) plan() *news.Edition {
+	r.t.Helper()
+	p, err := r.setup.planner.Plan(context.Background(), edDate, r.clock.Now())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return &p.Edition
+}
+
+func (r *deliveryRig) deliver(ed *news.Edition) digest.DeliveryStats {
+	r.t.Helper()
+	st, err := r.setup.deliver(context.Background(), r.env, ed, false, time.Time{})
+	if err != nil {
+		r.t.Fatalf("deliver: %v\nlog:\n%s", err, r.log)
+	}
+	return st
+}
+
+func (r *deliveryRig) counts(ed *news.Edition) map[news.DeliveryState]int {
+	r.t.Helper()
+	c, err := r.db.DeliveryCounts(context.Background(), ed.ID)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return c
+}
+
+// decodedPart is one body part read back with mime/multipart.
+type decodedPart struct {
+	ctype, charset, cte, body string
+}
+
+func readParts(t testing.TB, m *netmail.Message) []decodedPart {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		t.Fatalf("Content-Type %q (%v), want multipart/alternative", m.Header.Get("Content-Type"), err)
+	}
+	var out []decodedPart
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := mr.NextRawPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt, pp, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		cte := p.Header.Get("Content-Transfer-Encoding")
+		var rd io.Reader = p
+		if strings.EqualFold(cte, "base64") {
+			rd = base64.NewDecoder(base64.StdEncoding, p)
+		}
+		b, err := io.ReadAll(rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, decodedPart{ctype: pt, charset: strings.ToUpper(pp["charset"]), cte: strings.ToLower(cte), body: string(b)})
+	}
+	return out
+}
+
+func writeKey(t testing.TB) (keyFile, txt string) {
+	t.Helper()
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile = filepath.Join(t.TempDir(), "dkim.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return keyFile, "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)
+}
+
+// TestDeliverThousandReaders sends one edition to 1,000 readers over
+// four connections with DKIM and checks every message the server got.
+func TestDeliverThousandReaders(t *testing.T) {
+	const n = 1000
+	path := deliveryNewsroom(t, n, nil)
+	srv := newTestServer(t, nil)
+	key, record := writeKey(t)
+	r := newRig(t, path, srv, "--dkim-key", key, "--dkim-selector", "press", "--smtp-workers", "4", "--chunk", "25",
+		"--unsubscribe-mailto", "mailto:unsubscribe@news.example")
+	ed := r.plan()
+	st := r.deliver(ed)
+	if st.Sent != n || st.Failed != 0 || st.Deferred != 0 {
+		t.Fatalf("stats = %+v, want %d sent", st, n)
+	}
+	if c := r.counts(ed); c[news.DeliverySent] != n {
+		t.Fatalf("ledger = %v", c)
+	}
+	if got := srv.Conns(); got > n/100+4 {
+		t.Errorf("server saw %d connections for %d messages (recycle 100, 4 workers)", got, n)
+	}
+	subs, err := r.db.ListSubscribers(context.Background(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byEmail := map[string]news.Subscriber{}
+	for _, s := range subs {
+		byEmail[s.Email] = s
+	}
+	lookup := func(domain string) ([]string, error) {
+		if domain != "press._domainkey.news.example" {
+			return nil, fmt.Errorf("no TXT for %s", domain)
+		}
+		return []string{record}, nil
+	}
+	dels, err := r.db.Deliveries(context.Background(), ed.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivery := map[int64]int64{} // subscriber -> delivery
+	for _, d := range dels {
+		delivery[d.SubscriberID] = d.ID
+	}
+	seen := map[string]bool{}
+	for _, m := range srv.Messages() {
+		if len(m.To) != 1 {
+			t.Fatalf("message to %v", m.To)
+		}
+		to := m.To[0]
+		if seen[to] {
+			t.Fatalf("%s got the edition twice", to)
+		}
+		seen[to] = true
+		sub, ok := byEmail[to]
+		if !ok {
+			t.Fatalf("message to unknown reader %s", to)
+		}
+		for i, l := range strings.Split(string(m.Data), "\r\n") {
+			if len(l) > 998 {
+				t.Fatalf("%s: line %d is %d octets", to, i+1, len(l))
+			}
+		}
+		vs, err := dkim.VerifyWithOptions(bytes.NewReader(m.Data), &dkim.VerifyOptions{LookupTXT: lookup})
+		if err != nil || len(vs) != 1 || vs[0].Err != nil {
+			t.Fatalf("%s: DKIM: %v %+v", to, err, vs)
+		}
+		msg, err := netmail.ReadMessage(bytes.NewReader(m.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := msg.Header
+		from, _ := h.AddressList("From")
+		if len(from) != 1 || from[0].Name != "Пресс-служба «Вестник»" || from[0].Address != "digest@news.example" {
+			t.Errorf("%s: From = %v", to, from)
+		}
+		toh, _ := h.AddressList("To")
+		if len(toh) != 1 || toh[0].Address != to || toh[0].Name != sub.Name {
+			t.Errorf("To = %v, want %s %q", toh, to, sub.Name)
+		}
+		if got, want := h.Get("Message-Id"), fmt.Sprintf("<digest.%s.s%d@news.example>", edDate, sub.ID); got != want {
+			t.Errorf("Message-ID = %q, want %q", got, want)
+		}
+		if _, err := h.Date(); err != nil {
+			t.Errorf("%s: Date: %v", to, err)
+		}
+		subj, err := new(mime.WordDecoder).DecodeHeader(h.Get("Subject"))
+		if err != nil || !strings.Contains(subj, "27 November 2026") {
+			t.Errorf("%s: Subject %q (%v)", to, subj, err)
+		}
+		lu := h.Get("List-Unsubscribe")
+		if !strings.HasPrefix(lu, "<https://news.example/unsubscribe?t=") || !strings.Contains(lu, "<mailto:unsubscribe@news.example>") {
+			t.Errorf("%s: List-Unsubscribe = %q", to, lu)
+		}
+		for k, v := range map[string]string{
+			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "Auto-Submitted": "auto-generated",
+			"List-Archive": "<https://news.example/digest/" + edDate + ">", "List-Id": "Press Review <digest.news.example>",
+		} {
+			if got := h.Get(k); got != v {
+				t.Errorf("%s: %s = %q, want %q", to, k, got, v)
+			}
+		}
+		if want := fmt.Sprintf("bounces+d%d@news.example", delivery[sub.ID]); m.From != want {
+			t.Errorf("%s: MAIL FROM %s, want %s", to, m.From, want)
+		}
+		parts := readParts(t, msg)
+		if len(parts) != 2 || parts[0].ctype != "text/plain" || parts[1].ctype != "text/html" ||
+			parts[0].charset != "UTF-8" || parts[1].charset != "UTF-8" {
+			t.Fatalf("%s: parts %+v", to, parts)
+		}
+		for _, p := range parts {
+			if p.cte != "base64" && p.cte != "quoted-printable" {
+				t.Errorf("%s: %s part in %q", to, p.ctype, p.cte)
+			}
+		}
+		unsub := strings.Trim(strings.Split(lu, ",")[0], "<>")
+		if !strings.Contains(parts[1].body, strings.ReplaceAll(unsub, "&", "&amp;")) && !strings.Contains(parts[1].body, unsub) {
+			t.Errorf("%s: HTML lacks the personal unsubscribe link", to)
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("%d readers got the edition, want %d", len(seen), n)
+	}
+	// Delivering again sends nothing: the ledger says everyone has it.
+	st = r.deliver(ed)
+	if st.Sent != 0 || srv.Len() != n {
+		t.Errorf("second run sent %d (server has %d), want nothing more", st.Sent, srv.Len())
+	}
+}
+
+func deliveryID(t testing.TB, db *store.DB, editionID, subscriberID int64) int64 {
+	t.Helper()
+	ds, err := db.Deliveries(context.Background(), editionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if d.SubscriberID == subscriberID {
+			return d.ID
+		}
+	}
+	t.Fatalf("no delivery for subscriber %d", subscriberID)
+	return 0
+}
+
+// TestDeliverRetriesAndBounces: 421 and 451 are deferred and retried
+// after the backoff, 550 5.1.1 fails at once and bounces the reader, a
+// connection dropped mid-DATA defers, a server that closes after N
+// messages costs nothing but redials.
+func TestDeliverRetriesAndBounces(t *testing.T) {
+	path := deliveryNewsroom(t, 60, func(i int, s *news.Subscriber) { s.Sections = nil })
+	srv := newTestServer(t, func(ts *testServer) {
+		ts.RcptReply["reader0001@reader.example"] = smtpErr(421, smtp.EnhancedCode{4, 7, 0}, "Try again later")
+		ts.FailTimes["reader0001@reader.example"] = 1
+		ts.DataReply["reader0002@reader.example"] = smtpErr(451, smtp.EnhancedCode{4, 7, 1}, "Greylisted")
+		ts.FailTimes["reader0002@reader.example"] = 2
+		ts.RcptReply["reader0003@reader.example"] = smtpErr(550, smtp.EnhancedCode{5, 1, 1}, "No such user")
+		ts.DropMidData["reader0004@reader.example"] = 1
+		ts.DataReply["reader0005@reader.example"] = smtpErr(451, smtp.EnhancedCode{4, 3, 0}, "Always busy")
+		ts.CloseAfter = 7
+	})
+	r := newRig(t, path, srv, "--smtp-workers", "2", "--chunk", "5", "--smtp-recycle", "1000")
+	ed := r.plan()
+	st := r.deliver(ed)
+	if st.Sent != 55 || st.Deferred != 4 || st.Failed != 1 || st.Bounced != 1 {
+		t.Fatalf("first pass = %+v, want 55 sent, 4 deferred, 1 failed and bounced\n%s", st, r.log)
+	}
+	if c := srv.Conns(); c < 60/7 {
+		t.Errorf("server closing after 7 messages: %d connections", c)
+	}
+	s3, err := r.db.SubscriberByEmail(context.Background(), "reader0003@reader.example")
+	if err != nil || s3.Status != news.StatusBounced {
+		t.Errorf("reader0003 status %v (%v), want bounced", s3.Status, err)
+	}
+	rows, err := r.db.DeliveriesInStates(context.Background(), ed.ID, []news.DeliveryState{news.DeliveryDeferred}, 0)
+	if err != nil || len(rows) != 4 {
+		t.Fatalf("deferred rows %+v (%v)", rows, err)
+	}
+	for _, row := range rows {
+		if want := demoNow.Add(time.Minute); !row.NextAttemptAt.Equal(want) || row.Attempts != 1 {
+			t.Errorf("%s: next attempt %v attempts %d, want %v and 1", row.Email, row.NextAttemptAt, row.Attempts, want)
+		}
+	}
+	// Before the backoff nothing is retried.
+	r.clock.Set(demoNow.Add(30 * time.Second))
+	if st := r.deliver(ed); st.Sent+st.Deferred+st.Failed != 0 {
+		t.Errorf("retry before backoff: %+v", st)
+	}
+	// After a minute: 421 (once), mid-DATA drop (once) go through; 451 x2
+	// and the always-busy one are deferred again, now for 5 minutes.
+	r.clock.Set(demoNow.Add(61 * time.Second))
+	st = r.deliver(ed)
+	if st.Sent != 2 || st.Deferred != 2 {
+		t.Errorf("second pass = %+v, want 2 sent, 2 deferred", st)
+	}
+	r.clock.Set(demoNow.Add(61*time.Second + 5*time.Minute + time.Second))
+	st = r.deliver(ed)
+	if st.Sent != 1 || st.Deferred != 1 {
+		t.Errorf("third pass = %+v, want 1 sent (greylisting over), 1 deferred", st)
+	}
+	// Past the 6-hour deadline the always-busy reader fails.
+	r.clock.Set(slot.Add(6*time.Hour + time.Minute))
+	st = r.deliver(ed)
+	if st.Failed != 1 {
+		t.Errorf("after the deadline = %+v, want 1 failed", st)
+	}
+	counts := srv.CountTo()
+	for i := range 60 {
+		to := fmt.Sprintf("reader%04d@reader.example", i)
+		want := 1
+		if i == 3 || i == 5 {
+			want = 0
+		}
+		if counts[to] != want {
+			t.Errorf("%s received %d copies, want %d", to, counts[to], want)
+		}
+	}
+	if c := r.counts(ed); c[news.DeliverySent] != 58 || c[news.DeliveryFailed] != 2 {
+		t.Errorf("ledger = %v", c)
+	}
+}
+
+// TestPersonalDeliveryHour: a reader who chose 20:00 in Vladivostok gets
+// the edition from the hourly job at that hour, not at the 08:00 slot.
+func TestPersonalDeliveryHour(t *testing.T) {
+	path := deliveryNewsroom(t, 3, func(i int, s *news.Subscriber) {
+		s.Sections = nil
+		if i == 2 {
+			s.DeliveryHour, s.TimeZone = 20, "Asia/Vladivostok" // UTC+10: 20:00 there is 13:00 in Moscow
+		}
+	})
+	srv := newTestServer(t, nil)
+	r := newRig(t, path, srv)
+	d := r.dispatcher(t)
+	r.clock.Set(slot.Add(time.Second))
+	if err := d.RunSlot(context.Background(), slot, r.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Len() != 2 {
+		t.Fatalf("at the slot the server got %d, want 2", srv.Len())
+	}
+	r.clock.Set(time.Date(2026, 11, 27, 12, 0, 0, 0, msk))
+	if err := d.Hourly(context.Background(), r.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Len() != 2 {
+		t.Fatalf("at 12:00 Moscow the server got %d, want still 2", srv.Len())
+	}
+	r.clock.Set(time.Date(2026, 11, 27, 13, 0, 1, 0, msk))
+	if err := d.Hourly(context.Background(), r.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if srv.CountTo()["reader0002@reader.example"] != 1 || srv.Len() != 3 {
+		t.Errorf("after 20:00 Vladivostok: %v", srv.CountTo())
+	}
+}
+
+func (r *deliveryRig) dispatcher(t testing.TB) *digest.Dispatcher {
+	t.Helper()
+	d, err := newDispatcher(r.env, r.db, r.setup, "0 8 * * *", 3*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestCatchUpAndDoubleFiring drives the scheduled delivery with a
+// controlled clock.
+func TestCatchUpAndDoubleFiring(t *testing.T) {
+	t.Run("within the window", func(t *testing.T) {
+		srv := newTestServer(t, nil)
+		r := newRig(t, deliveryNewsroom(t, 20, nil), srv)
+		r.clock.Set(slot.Add(2*time.Hour + 59*time.Minute))
+		if err := r.dispatcher(t).CatchUp(context.Background(), r.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if srv.Len() == 0 {
+			t.Fatalf("catch-up 2h59m after the slot sent nothing\n%s", r.log)
+		}
+		outcome, err := r.db.Slot(context.Background(), slot)
+		if err != nil || outcome != "run" {
+			t.Errorf("slot outcome %q (%v), want run", outcome, err)
+		}
+		// Starting again catches up nothing more.
+		n := srv.Len()
+		if err := r.dispatcher(t).CatchUp(context.Background(), r.clock.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if srv.Len() != n {
+			t.Errorf("second start sent %d more", srv.Len()-n)
+		}
+	})
+	t.Run("too late", func(t *testing.T) {
+		srv := newTestServer(t, nil)
+		r := newRig(t, deliveryNewsroom(t, 20, nil), srv)
+		r.clock.Set(slot.Add(3*time.Hour + time.Minute))
+		if err := r.dispatcher(t).CatchUp(context.Background(), r.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if srv.Len() != 0 {
+			t.Errorf("catch-up 3h01m after the slot sent %d", srv.Len())
+		}
+		outcome, err := r.db.Slot(context.Background(), slot)
+		if err != nil || outcome != "missed" {
+			t.Errorf("slot outcome %q (%v), want missed", outcome, err)
+		}
+		if !strings.Contains(r.log.String(), "Digest slot missed") {
+			t.Errorf("no warning logged:\n%s", r.log)
+		}
+		if _, err := r.db.EditionByDate(context.Background(), edDate); err == nil {
+			t.Errorf("a missed slot planned its edition")
+		}
+	})
+	t.Run("double firing", func(t *testing.T) {
+		const n = 200
+		srv := newTestServer(t, func(ts *testServer) { ts.Delay = time.Millisecond })
+		path := deliveryNewsroom(t, n, func(i int, s *news.Subscriber) { s.Sections = nil })
+		// Two processes (two rigs, two owners, one database) fire the same
+		// slot at once, then one fires it again (DST fall-back).
+		a, b := newRig(t, path, srv, "--chunk", "5"), newRig(t, path, srv, "--chunk", "5")
+		a.clock.Set(slot.Add(time.Second))
+		b.clock.Set(slot.Add(2 * time.Second))
+		var wg sync.WaitGroup
+		for _, r := range []*deliveryRig{a, b} {
+			wg.Go(func() {
+				if err := r.dispatcher(t).RunSlot(context.Background(), slot, r.clock.Now()); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		// Whichever lost the lease left the rest to the winner, or ran
+		// after it: run both once more as the hourly job would.
+		for _, r := range []*deliveryRig{a, b} {
+			if err := r.dispatcher(t).RunSlot(context.Background(), slot, r.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		counts := srv.CountTo()
+		if len(counts) != n {
+			t.Errorf("%d readers got the edition, want %d", len(counts), n)
+		}
+		for to, c := range counts {
+			if c != 1 {
+				t.Errorf("%s got %d copies", to, c)
+			}
+		}
+	})
+}
+
+// TestBouncesImport feeds a DSN matched by VERP token, one matched by
+// Message-ID and an ARF complaint through "pressroom bounces import".
+func TestBouncesImport(t *testing.T) {
+	path := deliveryNewsroom(t, 3, func(i int, s *news.Subscriber) { s.Sections = nil })
+	srv := newTestServer(t, nil)
+	r := newRig(t, path, srv)
+	ed := r.plan()
+	r.deliver(ed)
+	subs, _ := r.db.ListSubscribers(context.Background(), "", "")
+	d0 := deliveryID(t, r.db, ed.ID, subs[0].ID)
+	dir := t.TempDir()
+	dsn := func(to, finalRcpt, status, action, msgID string) string {
+		return "To: " + to + "\r\nFrom: MAILER-DAEMON@mx.reader.example\r\nSubject: Undelivered\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n" +
+			"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.reader.example\r\n\r\nFinal-Recipient: rfc822; " + finalRcpt +
+			"\r\nAction: " + action + "\r\nStatus: " + status + "\r\nDiagnostic-Code: smtp; 550 " + status + " gone\r\n\r\n" +
+			"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <" + msgID + ">\r\nSubject: x\r\n\r\n--b--\r\n"
+	}
+	arf := "To: abuse@news.example\r\nFrom: fbl@isp.example\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=feedback-report; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nAbuse report.\r\n" +
+		"--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nVersion: 1\r\nOriginal-Mail-From: <bounces+d" + fmt.Sprint(deliveryID(t, r.db, ed.ID, subs[2].ID)) + "@news.example>\r\n\r\n" +
+		"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nSubject: x\r\n\r\n--b--\r\n"
+	files := map[string]string{
+		"1.eml": dsn(fmt.Sprintf("bounces+d%d@news.example", d0), subs[0].Email, "5.1.1", "failed", "unrelated@x"),
+		"2.eml": dsn("bounces@news.example", subs[1].Email, "4.2.2", "delayed", digest.MessageID(edDate, subs[1].ID, "news.example")),
+		"3.eml": arf,
+		"4.eml": "From: someone@example.com\r\nSubject: hello\r\n\r\nNot a report.\r\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := dump(t, path)
+	res := pressroom(t, "", "bounces", "import", "--db", path, "--envelope-from", "bounces+{token}@news.example", dir)
+	res.want(t, 0, "4.eml: skipped: not a bounce or complaint report")
+	for _, want := range []string{"4 files:", "hard 1", "delayed 1", "complaint 1", "skipped 1",
+		subs[0].Email + " -> bounced", subs[2].Email + " -> complained"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	for i, want := range []news.SubscriberStatus{news.StatusBounced, news.StatusActive, news.StatusComplained} {
+		s, err := r.db.SubscriberByID(context.Background(), subs[i].ID)
+		if err != nil || s.Status != want {
+			t.Errorf("subscriber %d: %v (%v), want %v", i, s.Status, err, want)
+		}
+	}
+	after := dump(t, path)
+	// Importing the same folder again changes nothing.
+	pressroom(t, "", "bounces", "import", "--db", path, "--envelope-from", "bounces+{token}@news.example", dir).want(t, 0)
+	if again := dump(t, path); again != after {
+		t.Errorf("second import changed the database")
+	}
+	if before == after {
+		t.Errorf("first import changed nothing")
+	}
+	// The next edition is not planned for the bounced or complained reader.
+	ed2 := time.Date(2026, 11, 28, 8, 0, 1, 0, msk)
+	r.clock.Set(ed2)
+	p, err := r.setup.planner.Plan(context.Background(), "2026-11-28", ed2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := r.db.Deliveries(context.Background(), p.Edition.ID)
+	var emails []string
+	for _, d := range ds {
+		emails = append(emails, d.Email)
+	}
+	if !slices.Equal(emails, []string{subs[1].Email}) {
+		t.Errorf("next edition goes to %v, want only %s", emails, subs[1].Email)
+	}
+}
+
+// buildBinary builds the pressroom binary once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "pressroom")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestSendKilledAndRestarted runs "pressroom digest send" as a real
+// process, SIGKILLs it part-way, restarts it, and counts at the server:
+// every reader gets the edition exactly once, except the rows reported
+// unknown (at most smtp-workers x chunk), which get it at most once until
+// the operator resends them.
+func TestSendKilledAndRestarted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	const n, workers, chunk = 600, 4, 10
+	bin := buildBinary(t)
+	path := deliveryNewsroom(t, n, func(i int, s *news.Subscriber) { s.Sections = nil })
+	srv := newTestServer(t, func(ts *testServer) { ts.Delay = 5 * time.Millisecond })
+	args := func(extra ...string) []string {
+		return append([]string{"digest", "send", "--db", path, "--date", edDate, "--smtp-url", srv.URL(),
+			"--base-url", "https://news.example", "--postal-address", "1 Tverskaya St, Moscow",
+			"--from", "Вестник <digest@news.example>", "--smtp-workers", fmt.Sprint(workers), "--chunk", fmt.Sprint(chunk)}, extra...)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, args()...)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for srv.Len() < n/4 {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("server got only %d messages in 60 s\n%s", srv.Len(), stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	atKill := srv.Len()
+	if atKill >= n {
+		t.Fatalf("the send finished (%d messages) before it was killed", atKill)
+	}
+
+	out, err := exec.Command(bin, args()...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("restart: %v\n%s", err, out)
+	}
+	res := pressroom(t, "", "digest", "status", "--db", path, "--date", edDate, "--limit", "0")
+	res.want(t, 0)
+	unknown := strings.Count(res.stdout, "\nunknown ")
+	if unknown > workers*chunk {
+		t.Errorf("%d rows unknown, more than workers x chunk = %d\n%s", unknown, workers*chunk, res.stdout)
+	}
+	t.Logf("killed after %d messages; %d rows unknown; restart output:\n%s", atKill, unknown, out)
+	if !strings.Contains(res.stdout, fmt.Sprintf("%d readers: sent %d", n, n-unknown)) {
+		t.Errorf("status after restart:\n%s", res.stdout)
+	}
+	db := openDB(t, path)
+	ed, err := db.EditionByDate(context.Background(), edDate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknownRows, err := db.DeliveriesInStates(context.Background(), ed.ID, []news.DeliveryState{news.DeliveryUnknown}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	isUnknown := map[string]bool{}
+	for _, r := range unknownRows {
+		isUnknown[r.Email] = true
+	}
+	counts := srv.CountTo()
+	for i := range n {
+		to := fmt.Sprintf("reader%04d@reader.example", i)
+		switch c := counts[to]; {
+		case isUnknown[to] && c > 1, !isUnknown[to] && c != 1:
+			t.Errorf("%s (unknown=%v) received %d copies", to, isUnknown[to], c)
+		}
+	}
+	// On the operator's word the unknown rows are sent again: now every
+	// reader has it, and only unknown rows may have two copies.
+	if out, err := exec.Command(bin, args("--resend-unknown")...).CombinedOutput(); err != nil {
+		t.Fatalf("resend: %v\n%s", err, out)
+	}
+	counts = srv.CountTo()
+	for i := range n {
+		to := fmt.Sprintf("reader%04d@reader.example", i)
+		if c := counts[to]; c < 1 || (c > 1 && !isUnknown[to]) {
+			t.Errorf("%s (unknown=%v) received %d copies after resend", to, isUnknown[to], c)
+		}
+	}
+}
