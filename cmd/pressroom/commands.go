@@ -37,11 +37,11 @@ func commands() []command {
 		{"subscribers show", "show a subscriber with the consent log", cmdSubscribersShow},
 		{"digest plan", "plan a date's press review: freeze its articles and recipients", cmdDigestPlan},
 		{"digest preview", "render a date's press review for one subscriber or all sections", cmdDigestPreview},
+		{"digest send", "deliver an edition now (planning it if needed), each reader exactly once", cmdDigestSend},
+		{"digest status", "show an edition's delivery ledger and the rows needing attention", cmdDigestStatus},
 		{"feeds build", "write every feed and feeds.opml into a directory (only changed files)", cmdFeedsBuild},
 		{"serve", "run the web server and the scheduled jobs", cmdServe},
 		{"demo", "run a demo newsroom on a fresh temporary database", cmdDemo},
-		{"digest send", "deliver an edition now (planning it if needed), each reader exactly once", cmdDigestSend},
-		{"digest status", "show an edition's delivery ledger and the rows needing attention", cmdDigestStatus},
 		{"bounces import", "apply bounce (DSN) and complaint (ARF) reports from .eml files or a maildir", cmdBouncesImport},
 	}
 }
