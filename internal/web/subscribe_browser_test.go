@@ -117,6 +117,28 @@ func TestSubscribeInBrowser(t *testing.T) {
 	if eval("measure", `document.documentElement.scrollWidth > document.documentElement.clientWidth`) {
 		t.Error("the sign-up form scrolls sideways at phone width")
 	}
+	// Every control has a label, the page one h1, and Tab goes from the
+	// skip link and the site header straight to the email and name fields.
+	const a11y = `(() => {
+	  const controls = [...document.querySelectorAll('input:not([type=hidden]), select, button')];
+	  const labelled = controls.every(c => c.tagName === 'BUTTON' ? c.textContent.trim() !== '' : c.labels && c.labels.length > 0);
+	  return labelled && document.querySelectorAll('h1').length === 1 && document.documentElement.lang === 'en';
+	})()`
+	if !eval("labels on the sign-up form", a11y) {
+		t.Error("sign-up form: a control without a label, or not exactly one h1, or no lang")
+	}
+	var focus []string
+	for range 5 {
+		run("tab", chromedp.KeyEvent("\t"))
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.textContent.trim()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		focus = append(focus, v)
+	}
+	if diff := cmp.Diff([]string{"Skip to content", "Pressroom", "Sections", "email", "name"}, focus); diff != "" {
+		t.Errorf("focus order on the sign-up form (-want +got):\n%s", diff)
+	}
 	run("fill in the form",
 		chromedp.EmulateViewport(1024, 800),
 		chromedp.Navigate(base+"/subscribe"),
@@ -162,6 +184,11 @@ func TestSubscribeInBrowser(t *testing.T) {
 		heading("Your subscription"),
 		chromedp.WaitVisible(chromedp.CSS(`#delivery_hour`)),
 		shot("06-preferences"),
+	)
+	if !eval("labels on the preference form", a11y) {
+		t.Error("preference form: a control without a label, or not exactly one h1")
+	}
+	run("change preferences",
 		chromedp.Click(chromedp.CSS(`input[name=sections][value=world]`)),
 		chromedp.Click(chromedp.CSS(`input[name=sections][value=sport]`)),
 		chromedp.SetValue(chromedp.CSS(`#delivery_hour`), "7"),
