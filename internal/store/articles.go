@@ -60,16 +60,44 @@ func scanArticle(s scanner, extra ...any) (news.Article, error) {
 		return news.Article{}, fmt.Errorf("article %q: tags: %w", a.ID, err)
 	}
 	if related != "[]" && related != "" {
-		var ls []jsonLink
-		if err := json.Unmarshal([]byte(related), &ls); err != nil {
+		var err error
+		if a.Related, err = decodeLinks(related); err != nil {
 			return news.Article{}, fmt.Errorf("article %q: related: %w", a.ID, err)
-		}
-		a.Related = make([]news.Link, len(ls))
-		for i, l := range ls {
-			a.Related[i] = news.Link{Title: l.Title, URL: l.URL}
 		}
 	}
 	return a, nil
+}
+
+// decodeLinks reads the related column as encodeLinks writes it. Without
+// a backslash no string can hold a quote, so the fixed punctuation between
+// fields can be split on; anything else goes through encoding/json.
+func decodeLinks(s string) ([]news.Link, error) {
+	const open, mid, sep, end = `{"title":"`, `","url":"`, `"},{"title":"`, `"}]`
+	if rest, ok := strings.CutPrefix(s, "["+open); ok && !strings.ContainsRune(s, '\\') {
+		if rest, ok = strings.CutSuffix(rest, end); ok {
+			var out []news.Link
+			for _, item := range strings.Split(rest, sep) {
+				title, url, ok := strings.Cut(item, mid)
+				if !ok || strings.Contains(url, `"`) {
+					out = nil
+					break
+				}
+				out = append(out, news.Link{Title: title, URL: url})
+			}
+			if out != nil {
+				return out, nil
+			}
+		}
+	}
+	var ls []jsonLink
+	if err := json.Unmarshal([]byte(s), &ls); err != nil {
+		return nil, err
+	}
+	out := make([]news.Link, len(ls))
+	for i, l := range ls {
+		out[i] = news.Link{Title: l.Title, URL: l.URL}
+	}
+	return out, nil
 }
 
 // decodeStrings reads a JSON array of strings as encodeStrings writes it.
@@ -115,17 +143,41 @@ func fromUnix(sec, offset int64) time.Time {
 	if offset == 0 {
 		return t.UTC()
 	}
-	return t.In(time.FixedZone("", int(offset)))
+	return t.In(fixedZone(offset))
 }
+
+// fixedZone returns the unnamed zone at offset seconds east of UTC. The
+// offsets of the common zones are built once (time.Location values are
+// immutable, so sharing them is safe); others are made on demand.
+func fixedZone(offset int64) *time.Location {
+	if offset%1800 == 0 && offset >= -12*3600 && offset <= 14*3600 {
+		return halfHourZones[(offset+12*3600)/1800]
+	}
+	return time.FixedZone("", int(offset))
+}
+
+// halfHourZones holds the fixed zones from UTC-12 to UTC+14 in half hours.
+// It is written only by its initialiser.
+var halfHourZones = func() []*time.Location {
+	zs := make([]*time.Location, 0, 53)
+	for off := -12 * 3600; off <= 14*3600; off += 1800 {
+		zs = append(zs, time.FixedZone("", off))
+	}
+	return zs
+}()
 
 func offsetOf(t time.Time) int64 {
 	_, off := t.Zone()
 	return int64(off)
 }
 
-// articles runs an article query on the read pool.
+// articles runs an article query, prepared once, on the read pool.
 func (db *DB) articles(ctx context.Context, what, query string, args ...any) ([]news.Article, error) {
-	rows, err := db.read.QueryContext(ctx, query, args...)
+	stmt, err := db.readStmt(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -50,6 +51,35 @@ type DB struct {
 	read   *sql.DB // query-only connections
 	logger *slog.Logger
 	path   string
+	stmts  stmtCache
+}
+
+// stmtCache holds statements prepared on the read pool, by query text.
+// database/sql re-prepares a *sql.Stmt on each connection as needed;
+// preparing once saves parsing the SQL on every call, which for the
+// listing queries costs about as much as running them.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+// readStmt returns query prepared on the read pool, preparing it on first
+// use (not at Open: before Migrate the tables may not exist yet).
+func (db *DB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.stmts.mu.Lock()
+	defer db.stmts.mu.Unlock()
+	if st, ok := db.stmts.m[query]; ok {
+		return st, nil
+	}
+	st, err := db.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if db.stmts.m == nil {
+		db.stmts.m = map[string]*sql.Stmt{}
+	}
+	db.stmts.m[query] = st
+	return st, nil
 }
 
 // Open opens (creating if needed) the database file at path, applies
@@ -155,6 +185,12 @@ func dsn(path, syncMode string, readOnly bool) string {
 // WAL into the main file.
 func (db *DB) Close() error {
 	var errs []error
+	db.stmts.mu.Lock()
+	for _, st := range db.stmts.m {
+		errs = append(errs, st.Close())
+	}
+	db.stmts.m = nil
+	db.stmts.mu.Unlock()
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}

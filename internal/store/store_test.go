@@ -224,6 +224,8 @@ func TestArticleRoundTrip(t *testing.T) {
 	// Strings that look like the JSON around them must survive.
 	full.Authors = []string{`Ivan "Vanya" Petrov`, `x","y`, "<b>Anna</b> & Co", "Иван\\Петров"}
 	full.Tags = []string{"politics", "США", `a"]`}
+	full.Related = append(full.Related, news.Link{Title: `x","url":"y"},{"title":"z`, URL: "https://example.com/q"},
+		news.Link{Title: "{title:} ]", URL: "https://example.com/r"})
 	bare := news.Article{ID: "bare", URL: "https://example.com/bare", Section: "world", Title: "T",
 		BodyHTML: "<p>b</p>", PublishedAt: time.Date(2017, 1, 28, 10, 0, 0, 0, time.UTC)}
 

@@ -90,14 +90,19 @@ func (db *DB) MostRead(ctx context.Context, since, until time.Time, limit int) (
 }
 
 // mostReadQuery sums the window with a range scan of the covering
-// (hour, article_seq, count) index, then joins only the summed articles.
+// (hour, article_seq, count) index, ranks the summed articles reading only
+// their published_at and id, and fetches whole rows for the top ones only.
+// Its cost follows the number of buckets in the window, not the table size.
 const mostReadQuery = `WITH v AS (
 		SELECT article_seq, sum(count) AS views FROM article_views
 		WHERE hour >= ? AND hour < ? GROUP BY article_seq
+	), top AS (
+		SELECT v.article_seq, v.views, a.published_at, a.id FROM v JOIN articles a ON a.seq = v.article_seq
+		WHERE a.published_at <= ? AND v.views > 0
+		ORDER BY v.views DESC, a.published_at DESC, a.id LIMIT ?
 	)
-	SELECT ` + articleCols + ` FROM v JOIN articles a ON a.seq = v.article_seq
-	WHERE a.published_at <= ? AND v.views > 0
-	ORDER BY v.views DESC, a.published_at DESC, a.id LIMIT ?`
+	SELECT ` + articleCols + ` FROM top JOIN articles a ON a.seq = top.article_seq
+	ORDER BY top.views DESC, top.published_at DESC, top.id`
 
 // ArticleViews returns the views of one article summed over the buckets
 // that start in [since, until), or an error wrapping ErrNotFound for an
