@@ -16,7 +16,9 @@ type Store interface {
 	Sections(ctx context.Context) ([]news.Section, error)
 	ArticlesBetween(ctx context.Context, from, to time.Time) ([]news.Article, error)
 	MostRead(ctx context.Context, since, until time.Time, limit int) ([]news.Article, error)
-	ListSubscribers(ctx context.Context, status news.SubscriberStatus, section string) ([]news.Subscriber, error)
+	// EachSubscriber calls fn for each subscriber with the status (and
+	// section, "" for any), one at a time, in id order.
+	EachSubscriber(ctx context.Context, status news.SubscriberStatus, section string, fn func(news.Subscriber) error) error
 	// EditionByDate and PreviousEdition return errors wrapping
 	// news.ErrNoEdition when there is no such edition.
 	EditionByDate(ctx context.Context, date string) (news.Edition, error)
@@ -238,21 +240,18 @@ func (p *Planner) deliveries(ctx context.Context, ed *news.Edition) ([]news.Deli
 	if ed.ArticleCount() == 0 {
 		return nil, nil
 	}
-	subs, err := p.store.ListSubscribers(ctx, news.StatusActive, "")
-	if err != nil {
-		return nil, fmt.Errorf("digest: plan %s: %w", ed.Date, err)
-	}
 	hasArticles := make(map[string]bool, len(ed.Sections))
 	for _, s := range ed.Sections {
 		hasArticles[s.Section.Slug] = len(s.Articles) > 0
 	}
-	out := make([]news.Delivery, 0, len(subs))
-	for _, s := range subs {
+	var out []news.Delivery
+	err := p.store.EachSubscriber(ctx, news.StatusActive, "", func(s news.Subscriber) error {
 		if !s.Receives() {
-			continue
+			return nil
 		}
-		d := news.Delivery{EditionDate: ed.Date, SubscriberID: s.ID, Email: s.Email, Name: s.Name,
-			Sections: s.Sections, State: news.DeliveryQueued}
+		// Only what is stored: the address and name are read from the
+		// subscriber when deliveries are loaded.
+		d := news.Delivery{EditionDate: ed.Date, SubscriberID: s.ID, Sections: s.Sections, State: news.DeliveryQueued}
 		if len(s.Sections) > 0 {
 			any := false
 			for _, slug := range s.Sections {
@@ -264,6 +263,10 @@ func (p *Planner) deliveries(ctx context.Context, ed *news.Edition) ([]news.Deli
 			}
 		}
 		out = append(out, d)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("digest: plan %s: %w", ed.Date, err)
 	}
 	return out, nil
 }

@@ -262,27 +262,57 @@ func (db *DB) CreateEdition(ctx context.Context, ed *news.Edition, deliveries []
 		if err != nil {
 			return fmt.Errorf("store: create edition %s: %w", ed.Date, err)
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (edition_id, subscriber_id, state, sections, reason) VALUES (?, ?, ?, ?, ?)`)
-		if err != nil {
-			return fmt.Errorf("store: create edition %s: deliveries: %w", ed.Date, err)
-		}
-		defer stmt.Close()
-		for _, d := range deliveries {
-			state := d.State
-			if state == "" {
-				state = news.DeliveryQueued
-			}
-			if _, err := stmt.ExecContext(ctx, id, d.SubscriberID, string(state), joinSections(d.Sections), d.Reason); err != nil {
-				return fmt.Errorf("store: create edition %s: delivery to subscriber %d: %w", ed.Date, d.SubscriberID, err)
-			}
-		}
-		return nil
+		return insertDeliveries(ctx, tx, id, ed.Date, deliveries)
 	})
 	if err != nil {
 		return news.Edition{}, false, err
 	}
 	stored, err := db.EditionByDate(ctx, ed.Date)
 	return stored, created, err
+}
+
+// deliveryBatch is how many delivery rows one INSERT writes: fewer
+// statements for 100,000 readers, far under SQLite's 32,766 parameters.
+const deliveryBatch = 200
+
+// insertDeliveries writes an edition's deliveries in multi-row INSERTs.
+func insertDeliveries(ctx context.Context, tx *sql.Tx, editionID int64, date string, ds []news.Delivery) error {
+	const row = "(?, ?, ?, ?, ?)"
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, 5*deliveryBatch)
+	for start := 0; start < len(ds); start += deliveryBatch {
+		batch := ds[start:min(start+deliveryBatch, len(ds))]
+		args = args[:0]
+		for _, d := range batch {
+			state := d.State
+			if state == "" {
+				state = news.DeliveryQueued
+			}
+			args = append(args, editionID, d.SubscriberID, string(state), joinSections(d.Sections), d.Reason)
+		}
+		q := `INSERT INTO deliveries (edition_id, subscriber_id, state, sections, reason) VALUES ` + row + strings.Repeat(", "+row, len(batch)-1)
+		var err error
+		if len(batch) == deliveryBatch {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, q); err != nil {
+					return fmt.Errorf("store: create edition %s: deliveries: %w", date, err)
+				}
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, q, args...)
+		}
+		if err != nil {
+			return fmt.Errorf("store: create edition %s: deliveries %d-%d (subscribers %d-%d): %w",
+				date, start+1, start+len(batch), batch[0].SubscriberID, batch[len(batch)-1].SubscriberID, err)
+		}
+	}
+	return nil
 }
 
 // Deliveries returns an edition's deliveries by id, with each reader's
