@@ -26,6 +26,8 @@ func demoURLs() [][2]string {
 	return [][2]string{
 		{"/", "sections and latest headlines"},
 		{"/subscribe", "sign up for the daily press review (emails go to the --outbox folder)"},
+		{"/feeds/all.rss", "the latest news as RSS (also .atom, .json; per section: /feeds/SECTION.rss)"},
+		{"/feeds.opml", "every feed, for a feed reader's import"},
 		{"/healthz", "health check"},
 	}
 }
