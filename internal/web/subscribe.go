@@ -6,6 +6,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io/fs"
+	"mime"
 	"net"
 	"net/http"
 	netmail "net/mail"
@@ -378,7 +379,17 @@ func (s *Server) invalidLink(w http.ResponseWriter, r *http.Request, err error) 
 // 413 or 400 itself and returns false on failure.
 func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, s.subs.opts.MaxFormBytes)
-	if err := r.ParseForm(); err != nil {
+	var err error
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		// RFC 8058 one-click POSTs SHOULD come as multipart/form-data.
+		err = r.ParseMultipartForm(s.subs.opts.MaxFormBytes)
+		if r.MultipartForm != nil {
+			defer r.MultipartForm.RemoveAll()
+		}
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			s.message(w, r, http.StatusRequestEntityTooLarge, "Form too large",

@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	netmail "net/mail"
@@ -555,6 +557,29 @@ func TestUnsubscribe(t *testing.T) {
 	if last := h.consentLog(b.ID)[1]; last.Source != news.SourceOneClick || last.IP != "203.0.113.77" || last.UserAgent != "GoogleOneClick/1.0" || last.FormVersion != "" {
 		t.Errorf("one-click event = %+v", last)
 	}
+	// RFC 8058 says the body SHOULD be multipart/form-data.
+	d, _ := h.db.AddSubscriber(ctx, news.Subscriber{Email: "d@example.com", Status: news.StatusActive, DeliveryHour: -1}, ev)
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	if err := mw.WriteField("List-Unsubscribe", "One-Click"); err != nil {
+		t.Fatal(err)
+	}
+	mw.Close()
+	req := httptest.NewRequest(http.MethodPost, "/unsubscribe?t="+h.token(d.ID, news.PurposeUnsubscribe), &mp)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.RemoteAddr = "203.0.113.78:4000"
+	mrec := httptest.NewRecorder()
+	h.srv.ServeHTTP(mrec, req)
+	checkPage(t, "multipart one-click", mrec, http.StatusOK, "You are unsubscribed")
+	if log := h.consentLog(d.ID); log[len(log)-1].Source != news.SourceOneClick || h.subscriber("d@example.com").Status != news.StatusUnsubscribed {
+		t.Errorf("multipart one-click: %+v", log[len(log)-1])
+	}
+	bad := httptest.NewRequest(http.MethodPost, "/unsubscribe?t="+h.token(d.ID, news.PurposeUnsubscribe), strings.NewReader("--x\r\nbroken"))
+	bad.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+	brec := httptest.NewRecorder()
+	h.srv.ServeHTTP(brec, bad)
+	checkPage(t, "broken multipart", brec, http.StatusBadRequest, "could not be read")
+
 	// A one-click POST from a web mail client's page (cross-site) also works.
 	linkC := "/unsubscribe?t=" + h.token(c.ID, news.PurposeUnsubscribe)
 	checkPage(t, "cross-site one-click", h.do(request{method: http.MethodPost, target: linkC, body: "List-Unsubscribe=One-Click",
