@@ -57,11 +57,9 @@ func (d *deliveryFlags) setup(ctx context.Context, e *env, db *store.DB, m *mail
 	if m == nil {
 		return s, nil
 	}
-	secret, err := db.LinkSecret(ctx)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := news.NewTokenSigner(secret)
+	// The same signer as the subscription pages: --secret when given, else
+	// the database's, or the pages would reject the digest's links.
+	signer, err := linkSigner(ctx, e, db)
 	if err != nil {
 		return nil, err
 	}

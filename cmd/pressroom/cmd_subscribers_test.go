@@ -300,3 +300,30 @@ func TestServeSubscriptions(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkSigner: --secret wins over the database's generated secret, so
+// that serve, digest send and subscribers add all sign alike.
+func TestLinkSigner(t *testing.T) {
+	path := newsroom(t)
+	db := openDB(t, path)
+	ctx := context.Background()
+	e := &env{cfg: Config{}}
+	fromDB, err := linkSigner(ctx, e, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := db.LinkSecret(ctx)
+	want, _ := news.NewTokenSigner(stored)
+	if tok := fromDB.Sign(5, news.PurposeUnsubscribe, time.Time{}); tok != want.Sign(5, news.PurposeUnsubscribe, time.Time{}) {
+		t.Error("without --secret the signer does not use the database's secret")
+	}
+	e.cfg.Secret = "a secret given on the command line"
+	given, err := linkSigner(ctx, e, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, _ := news.NewTokenSigner([]byte(e.cfg.Secret))
+	if tok := given.Sign(5, news.PurposeUnsubscribe, time.Time{}); tok != own.Sign(5, news.PurposeUnsubscribe, time.Time{}) || tok == fromDB.Sign(5, news.PurposeUnsubscribe, time.Time{}) {
+		t.Error("--secret is not the signing key")
+	}
+}
