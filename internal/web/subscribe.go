@@ -11,6 +11,7 @@ import (
 	"net/http"
 	netmail "net/mail"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,6 +162,13 @@ func (s *Server) initSubscriptions() error {
 		store:   o.Store,
 		limiter: newIPLimiter(rate.Every(o.SignupEvery), o.SignupBurst),
 		csrf:    http.NewCrossOriginProtection(),
+	}
+	// The public origin is trusted too: a proxy in front may pass another
+	// Host header than the one the browser used.
+	if u, err := url.Parse(s.opts.BaseURL); err == nil && u.Host != "" {
+		if err := sub.csrf.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			return fmt.Errorf("web: subscriptions: base URL origin: %w", err)
+		}
 	}
 	if err := sub.parseMail(); err != nil {
 		return err

@@ -151,6 +151,10 @@ func (h *harness) do(rq request) *httptest.ResponseRecorder {
 	}
 	req.Header.Set("User-Agent", "HarnessBrowser/1.0")
 	for k, v := range rq.header {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		if v == "" {
 			req.Header.Del(k)
 		} else {
