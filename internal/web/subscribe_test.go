@@ -331,7 +331,7 @@ func TestConfirm(t *testing.T) {
 	// Behind a proxy that rewrites Host, an old browser's Origin (no
 	// Sec-Fetch-Site) still matches the public base URL.
 	proxied := h.do(request{method: http.MethodPost, target: "/subscribe", ip: "192.0.2.50",
-		form: url.Values{"email": {"proxied@example.com"}, "csrf": {h.formToken()}},
+		form:   url.Values{"email": {"proxied@example.com"}, "csrf": {h.formToken()}},
 		header: map[string]string{"Sec-Fetch-Site": "", "Origin": "http://example.com", "Host": "127.0.0.1:8080"}})
 	checkPage(t, "same-origin POST through a proxy", proxied, http.StatusOK, "Check your inbox")
 	before = h.snapshot()
