@@ -2,6 +2,7 @@ package mail
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -44,6 +45,9 @@ type testServer struct {
 	// carried this many messages (0 = never).
 	CloseAfter int
 
+	// TLS enables STARTTLS with this configuration.
+	TLS *tls.Config
+
 	attempts map[string]int
 	srv      *smtp.Server
 }
@@ -75,6 +79,7 @@ func newTestServer(t testing.TB, configure func(*testServer)) *testServer {
 	ts.srv.ReadTimeout = 10 * time.Second
 	ts.srv.WriteTimeout = 10 * time.Second
 	ts.srv.MaxMessageBytes = 10 << 20
+	ts.srv.TLSConfig = ts.TLS
 	go func() { _ = ts.srv.Serve(ln) }()
 	t.Cleanup(func() { _ = ts.srv.Close() })
 	return ts
@@ -142,6 +147,11 @@ func (s *testSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (s *testSession) Data(r io.Reader) error {
+	if s.ts.TLS != nil {
+		if _, ok := s.conn.TLSConnectionState(); !ok {
+			return smtpErr(530, smtp.EnhancedCode{5, 7, 0}, "Must issue a STARTTLS command first")
+		}
+	}
 	s.ts.mu.Lock()
 	drop := false
 	for _, to := range s.to {

@@ -190,11 +190,14 @@ func NewSMTP(opts SMTPOptions) (*SMTP, error) {
 	}
 	switch e.TLS {
 	case TLSNone:
-		copts = append(copts, gomail.WithTLSPolicy(gomail.NoTLS))
+		copts = append(copts, gomail.WithTLSPolicy(gomail.NoTLS), gomail.WithDialContextFunc(dialBatched))
 	case TLSImplicit:
+		// go-mail dials TLS itself only with its own dialer.
 		copts = append(copts, gomail.WithSSL())
 	default:
-		copts = append(copts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+		// STARTTLS wraps the batched connection in TLS: records are
+		// batched the same way.
+		copts = append(copts, gomail.WithTLSPolicy(gomail.TLSMandatory), gomail.WithDialContextFunc(dialBatched))
 	}
 	tc := opts.TLSConfig
 	if tc == nil && e.TLS != TLSNone {

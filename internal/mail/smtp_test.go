@@ -6,10 +6,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	netmail "net/mail"
 	"slices"
@@ -421,5 +424,79 @@ func TestNewDKIMRejectsBadKeys(t *testing.T) {
 				t.Errorf("NewDKIM() error = %v, want %q", err, tc.e)
 			}
 		})
+	}
+}
+
+// selfSigned returns a server certificate for 127.0.0.1 and a pool
+// trusting it.
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sink.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
+}
+
+func TestSMTPStartTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	ts := newTestServer(t, func(ts *testServer) {
+		ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	})
+	e, err := ParseURL("smtp://" + ts.Addr + "?tls=starttls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSMTP(SMTPOptions{Endpoint: e, Workers: 2, Timeout: 5 * time.Second,
+		TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	msgs := make([]*Message, 20)
+	for i := range msgs {
+		msgs[i] = readerMessage(i)
+		msgs[i].HTML = strings.Repeat("<p>Длинный абзац обзора прессы.</p>\n", 2000) // > 4 KiB writes, batched
+	}
+	for i, r := range sendAll(t, s, 2, msgs) {
+		if r.Status != Sent {
+			t.Fatalf("message %d over STARTTLS: %+v", i, r)
+		}
+	}
+	for _, m := range ts.Messages() {
+		p := parseMessage(t, m.Data)
+		if len(p.Parts) != 2 || !strings.Contains(p.Parts[1].Body, "Длинный абзац") {
+			t.Fatalf("message over STARTTLS garbled")
+		}
+	}
+	if n := len(ts.Messages()); n != 20 {
+		t.Errorf("server received %d, want 20", n)
+	}
+	// A server without STARTTLS is refused when tls=starttls.
+	plain := newTestServer(t, nil)
+	e2, _ := ParseURL("smtp://" + plain.Addr + "?tls=starttls")
+	s2, err := NewSMTP(SMTPOptions{Endpoint: e2, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s2.Send(context.Background(), readerMessage(1)); r.Status != Temporary || !strings.Contains(r.Reply, "STARTTLS") {
+		t.Errorf("send to a server without STARTTLS = %+v", r)
+	}
+	if len(plain.Messages()) != 0 {
+		t.Errorf("message went out in clear text")
 	}
 }
