@@ -22,15 +22,24 @@ func (db *DB) durableWrite(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("store: connection: %w", err)
 	}
 	defer conn.Close()
-	var prev int
-	if err := conn.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&prev); err != nil {
+	var prevSync, prevCache int
+	if err := conn.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&prevSync); err != nil {
 		return fmt.Errorf("store: read synchronous: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous=FULL"); err != nil {
+	if err := conn.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&prevCache); err != nil {
+		return fmt.Errorf("store: read cache_size: %w", err)
+	}
+	// A delivery run rewrites every row of an edition once: with the
+	// connection's usual 16 MiB page cache that fills with pages it will
+	// not touch again, and memory grows with the subscriber count. Ledger
+	// steps touch a narrow range (the next due rows and the rows just
+	// sent), so a small cache costs nothing and keeps memory flat.
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous=FULL; PRAGMA cache_size=-"+strconv.Itoa(ledgerCacheKiB)); err != nil {
 		return fmt.Errorf("store: synchronous=FULL: %w", err)
 	}
 	defer func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous="+strconv.Itoa(prev))
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx),
+			"PRAGMA synchronous="+strconv.Itoa(prevSync)+"; PRAGMA cache_size="+strconv.Itoa(prevCache))
 	}()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -45,6 +54,10 @@ func (db *DB) durableWrite(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	return nil
 }
+
+// ledgerCacheKiB is the page cache of the write connection during ledger
+// writes.
+const ledgerCacheKiB = 2048
 
 func unixOrNil(t time.Time) any {
 	if t.IsZero() {

@@ -334,3 +334,33 @@ func TestThreeSoftBouncesInARow(t *testing.T) {
 		}
 	}
 }
+
+func TestDurableWritePragmas(t *testing.T) {
+	db, _ := openSubscriberDB(t)
+	ctx := context.Background()
+	var sync, cache int
+	err := db.durableWrite(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRow("PRAGMA synchronous").Scan(&sync); err != nil {
+			return err
+		}
+		return tx.QueryRow("PRAGMA cache_size").Scan(&cache)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sync != 2 || cache != -ledgerCacheKiB {
+		t.Errorf("inside a ledger write: synchronous=%d cache_size=%d, want 2 (FULL) and %d", sync, cache, -ledgerCacheKiB)
+	}
+	err = db.Write(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRow("PRAGMA synchronous").Scan(&sync); err != nil {
+			return err
+		}
+		return tx.QueryRow("PRAGMA cache_size").Scan(&cache)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sync != 1 || cache != -16384 {
+		t.Errorf("after a ledger write: synchronous=%d cache_size=%d, want the DSN's 1 (NORMAL) and -16384", sync, cache)
+	}
+}
