@@ -739,3 +739,59 @@ func TestSendKilledAndRestarted(t *testing.T) {
 		}
 	}
 }
+
+// TestDryRun writes every queued reader's email to a folder and leaves
+// the database exactly as it was.
+func TestDryRun(t *testing.T) {
+	path := deliveryNewsroom(t, 8, nil)
+	pressroom(t, "", "digest", "plan", "--db", path, "--date", edDate).want(t, 0)
+	// The link secret is generated on first use by anything that signs
+	// links (serve, the first send): make it exist, then compare.
+	func() {
+		db := openDB(t, path)
+		defer db.Close()
+		if _, err := db.LinkSecret(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	before := dump(t, path)
+	dir := filepath.Join(t.TempDir(), "dry")
+	res := pressroom(t, "", "digest", "send", "--db", path, "--date", edDate, "--dry-run", dir,
+		"--base-url", "https://news.example", "--from", "Вестник <digest@news.example>")
+	res.want(t, 0)
+	if after := dump(t, path); after != before {
+		t.Errorf("a dry run changed the database")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openDB(t, path)
+	ed, err := db.EditionByDate(context.Background(), edDate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued, _ := db.Deliveries(context.Background(), ed.ID, news.DeliveryQueued)
+	if len(entries) != len(queued) || len(queued) == 0 {
+		t.Fatalf("dry run wrote %d files for %d queued readers\n%s", len(entries), len(queued), res.stdout)
+	}
+	for _, en := range entries {
+		raw, err := os.ReadFile(filepath.Join(dir, en.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := netmail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.TrimSuffix(en.Name(), ".eml"); m.Header.Get("Message-Id") != "<"+want+">" {
+			t.Errorf("%s holds Message-ID %s", en.Name(), m.Header.Get("Message-Id"))
+		}
+		if len(readParts(t, m)) != 2 {
+			t.Errorf("%s: not text+HTML", en.Name())
+		}
+	}
+	if !strings.Contains(res.stdout, fmt.Sprintf("wrote %d emails", len(queued))) {
+		t.Errorf("output: %s", res.stdout)
+	}
+}
