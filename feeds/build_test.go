@@ -229,6 +229,7 @@ func TestNewOptions(t *testing.T) {
 		{BaseURL: "ftp://x.example"},
 		{BaseURL: "https://x.example", Hub: "not a url"},
 		{BaseURL: "https://x.example", Icon: "/favicon.ico"},
+		{BaseURL: "https://x.example", Language: "English"},
 	} {
 		if _, err := New(opts); err == nil {
 			t.Errorf("New(%+v) = nil error, want one", opts)

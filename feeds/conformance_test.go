@@ -167,7 +167,7 @@ func checkFullURL(t *testing.T, where, v string) {
 	}
 }
 
-var langRE = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$`)
+var langTagRE = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$`)
 
 var mimeRE = regexp.MustCompile(`^[a-z]+/[a-zA-Z0-9.+-]+$`)
 
@@ -266,7 +266,7 @@ func checkRSS(t *testing.T, f File) {
 		}
 	}
 	checkFullURL(t, "channel link", ch.one(t, "channel", "", "link").text)
-	if l := ch.one(t, "channel", "", "language").text; !langRE.MatchString(l) {
+	if l := ch.one(t, "channel", "", "language").text; !langTagRE.MatchString(l) {
 		t.Errorf("channel language %q (InvalidLanguage)", l)
 	}
 	checkRFC822(t, "channel lastBuildDate", ch.one(t, "channel", "", "lastBuildDate").text)
@@ -424,7 +424,7 @@ func checkAtom(t *testing.T, f File) {
 	if root.name != (xml.Name{Space: nsAtom, Local: "feed"}) {
 		t.Fatalf("root = %v, want atom:feed", root.name)
 	}
-	if l, ok := root.attr(nsXML, "lang"); !ok || !langRE.MatchString(l) {
+	if l, ok := root.attr(nsXML, "lang"); !ok || !langTagRE.MatchString(l) {
 		t.Errorf("feed xml:lang = %q (InvalidLanguage)", l)
 	}
 	// RFC 4287 4.1.1: exactly one id, title, updated.
@@ -617,7 +617,7 @@ func checkJSONFeed(t *testing.T, f File) {
 	if feed["feed_url"] != "https://news.example.com/feeds/"+f.Name {
 		t.Errorf("feed_url = %v", feed["feed_url"])
 	}
-	if l, _ := feed["language"].(string); !langRE.MatchString(l) {
+	if l, _ := feed["language"].(string); !langTagRE.MatchString(l) {
 		t.Errorf("language = %q", l)
 	}
 	checkJSONAuthors(t, "feed", feed["authors"])

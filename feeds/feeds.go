@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -139,6 +140,9 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// langRE accepts RFC 5646 language tags as feed validators check them.
+var langRE = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$`)
+
 // Builder renders feeds with fixed options. It is safe for concurrent use.
 type Builder struct {
 	opts     Options
@@ -168,6 +172,9 @@ func New(opts Options) (*Builder, error) {
 	}
 	if opts.Language == "" {
 		opts.Language = "en"
+	}
+	if !langRE.MatchString(opts.Language) {
+		return nil, fmt.Errorf("feeds: options: %w", &news.FieldError{Field: "language", Msg: "not a language tag such as en or ru-RU"})
 	}
 	if opts.Items <= 0 {
 		opts.Items = 50

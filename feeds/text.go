@@ -208,6 +208,15 @@ func absURL(base *url.URL, raw string) string {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return ""
 	}
+	// The canonical form validators expect of ids (NonCanonicalURI):
+	// lower-case host, no default port.
+	u.Host = strings.ToLower(u.Host)
+	if (u.Scheme == "http" && u.Port() == "80") || (u.Scheme == "https" && u.Port() == "443") {
+		u.Host = u.Hostname()
+		if strings.Contains(u.Host, ":") { // IPv6 literal
+			u.Host = "[" + u.Host + "]"
+		}
+	}
 	return u.String()
 }
 

@@ -117,3 +117,24 @@ func TestImageType(t *testing.T) {
 		}
 	}
 }
+
+func TestAbsURL(t *testing.T) {
+	base, _ := url.Parse("https://tass.example/a/1")
+	tests := []struct{ in, want string }{
+		{"https://tass.example/x", "https://tass.example/x"},
+		{"HTTPS://TASS.Example:443/X?q=1#f", "https://tass.example/X?q=1#f"},
+		{"http://tass.example:80/x", "http://tass.example/x"},
+		{"http://tass.example:8080/x", "http://tass.example:8080/x"},
+		{"http://[::1]:80/x", "http://[::1]/x"},
+		{"/rel", "https://tass.example/rel"},
+		{"javascript:alert(1)", ""},
+		{"mailto:x@example.com", ""},
+		{" \x01https://tass.example/y ", "https://tass.example/y"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := absURL(base, tt.in); got != tt.want {
+			t.Errorf("absURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
