@@ -13,12 +13,15 @@ import (
 
 // feedFlags are the feed settings "feeds build" and serve share.
 type feedFlags struct {
-	items int
-	hub   string
+	items      int
+	hub        string
+	icon, logo string
 }
 
 func (f *feedFlags) register(cf *cmdFlags) {
 	cf.IntVar(&f.items, "feeds-items", 50, "articles per feed")
+	cf.StringVar(&f.icon, "feeds-icon", "", "absolute `URL` of a small square image (favicon) named by every feed")
+	cf.StringVar(&f.logo, "feeds-logo", "", "absolute `URL` of a GIF, JPEG or PNG logo named by every feed (RSS image, Atom logo, JSON icon)")
 	cf.StringVar(&f.hub, "websub-hub", "", "WebSub hub `URL`: feeds link to it (rel=\"hub\") and it is told (hub.mode=publish) of every feed whose bytes changed")
 }
 
@@ -26,9 +29,12 @@ func (f *feedFlags) check(cf *cmdFlags) error {
 	if f.items <= 0 {
 		return cf.usageErrorf("--feeds-items must be positive, got %d", f.items)
 	}
-	if f.hub != "" {
-		if ferr := news.CheckAbsoluteURL("websub-hub", f.hub); ferr != nil {
-			return cf.usageErrorf("--websub-hub: %s", ferr.Msg)
+	for _, fl := range []struct{ name, v string }{{"websub-hub", f.hub}, {"feeds-icon", f.icon}, {"feeds-logo", f.logo}} {
+		if fl.v == "" {
+			continue
+		}
+		if ferr := news.CheckAbsoluteURL(fl.name, fl.v); ferr != nil {
+			return cf.usageErrorf("--%s: %s", fl.name, ferr.Msg)
 		}
 	}
 	return nil
@@ -42,6 +48,8 @@ func (f *feedFlags) options(e *env, baseURL string) feeds.Options {
 		SiteTitle: "Pressroom",
 		Items:     f.items,
 		Hub:       f.hub,
+		Icon:      f.icon,
+		Logo:      f.logo,
 		PageURL:   web.FeedPageURL(baseURL),
 		Logger:    e.logger,
 	}

@@ -32,7 +32,8 @@ func TestFeedsBuild(t *testing.T) {
 	db := newsroom(t)
 	pressroom(t, "", "import", "--db", db, writeFile(t, "a.jsonl", article1+"\n"+article2+"\n")).want(t, 0)
 	out := filepath.Join(t.TempDir(), "feeds")
-	r := pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out)
+	r := pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out,
+		"--feeds-logo", "https://news.example.com/logo.png", "--feeds-icon", "https://news.example.com/favicon.ico")
 	r.want(t, 0)
 	want := feedFileNames("politics", "sport")
 	if !strings.Contains(r.stdout, strings.Join(want, "\n")+"\n") || !strings.Contains(r.stdout, "16 of 16 files written to "+out) {
@@ -57,13 +58,17 @@ func TestFeedsBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if f.Image == nil || f.Image.URL != "https://news.example.com/logo.png" {
+		t.Errorf("politics.rss image = %+v, want the --feeds-logo", f.Image)
+	}
 	if f.FeedLink != "https://news.example.com/feeds/politics.rss" || len(f.Items) != 1 || f.Items[0].GUID != "https://tass.com/politics/927791" || f.Items[0].Title != "Путин и Трамп провели телефонный разговор" {
 		t.Errorf("politics.rss: self %q, items %+v", f.FeedLink, f.Items)
 	}
 	info, _ := os.Stat(filepath.Join(out, "politics.rss"))
 
 	// Unchanged data: nothing is rewritten.
-	r = pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out)
+	r = pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out,
+		"--feeds-logo", "https://news.example.com/logo.png", "--feeds-icon", "https://news.example.com/favicon.ico")
 	r.want(t, 0)
 	if r.stdout != "0 of 16 files written to "+out+"\n" {
 		t.Errorf("second build stdout:\n%s", r.stdout)
@@ -75,7 +80,8 @@ func TestFeedsBuild(t *testing.T) {
 	// A new sport article rewrites only the feeds it is in (and those
 	// dated by the site's newest article: the OPML and empty feeds).
 	pressroom(t, "", "import", "--db", db, writeFile(t, "b.jsonl", `{"id":"927793","url":"https://tass.com/sport/927793","section":"sport","title":"Football","body_html":"<p>Goal.</p>","published_at":"2017-01-30T10:00:00Z"}`+"\n")).want(t, 0)
-	r = pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out)
+	r = pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out,
+		"--feeds-logo", "https://news.example.com/logo.png", "--feeds-icon", "https://news.example.com/favicon.ico")
 	r.want(t, 0)
 	for _, name := range []string{"sport.rss", "all.json", "feeds.opml"} {
 		if !strings.Contains(r.stdout, name+"\n") {
@@ -96,6 +102,7 @@ func TestFeedsBuildUsage(t *testing.T) {
 	pressroom(t, "", "feeds", "build", "--db", db, "--out", out).want(t, 2, "--base-url (or PRESSROOM_BASE_URL) is required")
 	pressroom(t, "", "feeds", "build", "--db", db, "--out", out, "--base-url", "https://x.example", "--feeds-items", "0").want(t, 2, "--feeds-items must be positive")
 	pressroom(t, "", "feeds", "build", "--db", db, "--out", out, "--base-url", "https://x.example", "--websub-hub", "hub").want(t, 2, "--websub-hub: not an absolute URL")
+	pressroom(t, "", "feeds", "build", "--db", db, "--out", out, "--base-url", "https://x.example", "--feeds-logo", "logo.png").want(t, 2, "--feeds-logo: not an absolute URL")
 	pressroom(t, "", "feeds", "build", "--db", db, "--out", out, "--base-url", "https://x.example", "extra").want(t, 2, "takes no arguments")
 	pressroom(t, "", "serve", "--db", db, "--feeds-out", out, "--feeds-cron", "every minute").want(t, 2, "--feeds-cron:")
 	pressroom(t, "", "serve", "--db", db, "--feeds-max-age", "0s").want(t, 2, "--feeds-max-age must be at least 1s")
