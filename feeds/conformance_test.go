@@ -67,6 +67,14 @@ func parseTree(t *testing.T, doc []byte) (*xnode, map[string]string) {
 			}
 		}
 	}
+	// BadCharacters: the validator flags C1 controls in text and
+	// attribute values.
+	for _, r := range string(doc) {
+		if r >= 0x80 && r <= 0x9F {
+			t.Errorf("document contains C1 control U+%04X (BadCharacters)", r)
+			break
+		}
+	}
 	// Raw prefix declarations, for the preferred-prefix check.
 	raw := xml.NewDecoder(bytes.NewReader(doc))
 	for {

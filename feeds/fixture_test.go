@@ -35,7 +35,7 @@ func fixtureArticles() []news.Article {
 			Title:       "Putin &amp; Trump <b>agree</b> to talk \x01again",
 			Lead:        "The leaders spoke by phone for an hour &mdash; the Kremlin said.",
 			BodyHTML:    `<p onclick="steal()">The talks <a href="/politics/927700">continued</a> <script>alert(1)</script>today.</p><img src="img/map.png" alt="map"><iframe src="https://evil.example/"></iframe><p><a href="javascript:alert(2)">click</a></p><style>p{}</style>`,
-			Dateline:    "WASHINGTON",
+			Dateline:    "WASHINGTON\u0085", // a C1 control: wire-copy debris the validator flags
 			Authors:     []string{"Ivan Petrov", "Jane Doe"},
 			PublishedAt: time.Date(2026, 11, 27, 10, 41, 0, 0, z),
 			UpdatedAt:   time.Date(2026, 11, 27, 11, 5, 0, 0, z),

@@ -16,8 +16,9 @@ import (
 // cleanText returns s without the characters XML 1.0 forbids (C0 controls
 // other than tab, newline and carriage return; U+FFFE, U+FFFF; surrogate
 // code points, which in Go strings can only appear as invalid UTF-8) and
-// without the C1 controls and DEL, which XML 1.0 discourages and which in
-// wire copy are always encoding debris. Invalid UTF-8 is dropped. Every
+// without the C1 controls and DEL, which XML 1.0 discourages, the W3C
+// Feed Validation Service flags (BadCharacters), and which in wire copy
+// are always encoding debris. Invalid UTF-8 is dropped. Every
 // other character, in any script, is kept.
 func cleanText(s string) string {
 	clean := true
