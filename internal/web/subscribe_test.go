@@ -334,7 +334,9 @@ func TestConfirm(t *testing.T) {
 		form:   url.Values{"email": {"proxied@example.com"}, "csrf": {h.formToken()}},
 		header: map[string]string{"Sec-Fetch-Site": "", "Origin": "http://example.com", "Host": "127.0.0.1:8080"}})
 	checkPage(t, "same-origin POST through a proxy", proxied, http.StatusOK, "Check your inbox")
-	before = h.snapshot()
+	if st := h.subscriber("proxied@example.com").Status; st != news.StatusPending {
+		t.Errorf("sign-up through the proxy: status %s", st)
+	}
 
 	h.clock.Advance(time.Hour)
 	body := checkPage(t, "POST /confirm", h.do(request{method: http.MethodPost, target: link}), http.StatusOK, "your subscription is confirmed")
