@@ -15,8 +15,11 @@ import (
 // reader's section blocks, their "Most read" block and the footer with
 // their links. Prepare renders the layout templates once with a marker in
 // each of those places and cuts the output into static text and slots;
-// Compose fills the slots. Readers thus cost one small template execution
-// (the footer) per format, not a whole layout.
+// Compose fills the slots. The subject, preheader and footer are rendered
+// once per distinct section choice (the footer with markers for the
+// reader's address and links) and cached. A reader then costs no template
+// execution at all: picking the cached choice, escaping four values and
+// copying the parts.
 
 // slot names a per-reader part of the layout or footer.
 type slot int
@@ -35,17 +38,29 @@ const (
 	numSlots
 )
 
-// slotField names each slot's view field, for errors.
-var slotField = [numSlots]string{
-	slotSubject:        ".Subject",
-	slotPreheader:      ".Preheader",
-	slotBlocks:         ".BlocksHTML/.BlocksText",
-	slotMostRead:       ".MostReadHTML/.MostReadText",
-	slotFooter:         ".FooterHTML/.FooterText",
-	slotEmail:          ".Email",
-	slotName:           ".Name",
-	slotPreferencesURL: ".PreferencesURL",
-	slotUnsubscribeURL: ".UnsubscribeURL",
+// field names the slot's view field, for errors.
+func (s slot) field() string {
+	switch s {
+	case slotSubject:
+		return ".Subject"
+	case slotPreheader:
+		return ".Preheader"
+	case slotBlocks:
+		return ".BlocksHTML/.BlocksText"
+	case slotMostRead:
+		return ".MostReadHTML/.MostReadText"
+	case slotFooter:
+		return ".FooterHTML/.FooterText"
+	case slotEmail:
+		return ".Email"
+	case slotName:
+		return ".Name"
+	case slotPreferencesURL:
+		return ".PreferencesURL"
+	case slotUnsubscribeURL:
+		return ".UnsubscribeURL"
+	}
+	return "?"
 }
 
 // A slot marker is plain ASCII letters and digits, so no escaper changes
@@ -95,7 +110,7 @@ func cutLayout(out, file string, required ...slot) (layout, error) {
 	l.size += len(out)
 	for _, s := range required {
 		if seen[s] != 1 {
-			return layout{}, fmt.Errorf("%s: must show %s exactly once, shows it %d times", file, slotField[s], seen[s])
+			return layout{}, fmt.Errorf("%s: must show %s exactly once, shows it %d times", file, s.field(), seen[s])
 		}
 	}
 	return l, nil

@@ -213,6 +213,8 @@ func TestTemplateErrors(t *testing.T) {
 		{"html escaping ambiguity", fileHTMLBlocks, "{{define \"section\"}}<a href=\"{{.Title}}\n{{end}}{{define \"mostread\"}}{{end}}", "digest_blocks.html"},
 		{"missing block", fileTextBlocks, "{{define \"section\"}}{{end}}", `"mostread" not defined`},
 		{"missing file", fileSubject, "", "digest.subject.txt"},
+		{"footer without unsubscribe link", fileTextBlocks, "{{define \"section\"}}x{{end}}{{define \"mostread\"}}{{end}}{{define \"footer\"}}{{.PreferencesURL}}{{end}}", `must show .UnsubscribeURL exactly once`},
+		{"layout without blocks", fileHTML, "<p>{{.Subject}}</p>{{.MostReadHTML}}{{.FooterHTML}}", `digest.html: must show .BlocksHTML/.BlocksText exactly once`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fsys := fstest.MapFS{}
