@@ -144,10 +144,6 @@ type Prepared struct {
 	choices sync.Map // choiceKey -> *choice
 }
 
-// layoutSize is room for the per-reader layout (header, footer) around
-// the blocks, so the builders rarely grow.
-const layoutSize = 6 << 10
-
 // Edition is the edition p was prepared from.
 func (p *Prepared) Edition() *news.Edition { return p.ed }
 
