@@ -364,3 +364,47 @@ func cpuSeconds(tb testing.TB) float64 {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
+
+// TestPlanConcurrently plans one date from two database handles at once,
+// as two processes would (a double cron firing): one edition, one set of
+// deliveries, both callers see the same edition.
+func TestPlanConcurrently(t *testing.T) {
+	ctx := context.Background()
+	e := newPlanEnv(t)
+	e.articles(t, art("a", "politics", at(29, 7, 0), false))
+	for i := range 20 {
+		e.subscriber(t, fmt.Sprintf("r%d@example.com", i), news.StatusActive, false)
+	}
+	other, err := store.Open(ctx, e.path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	p2, err := digest.NewPlanner(other, digest.PlanOptions{Location: msk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type res struct {
+		plan digest.Plan
+		err  error
+	}
+	results := make(chan res, 2)
+	for _, p := range []*digest.Planner{e.planner, p2} {
+		go func() {
+			plan, err := p.Plan(ctx, "2017-01-29", at(29, 9, 0))
+			results <- res{plan, err}
+		}()
+	}
+	a, b := <-results, <-results
+	if a.err != nil || b.err != nil {
+		t.Fatalf("Plan errors: %v, %v", a.err, b.err)
+	}
+	if a.plan.Created == b.plan.Created || a.plan.Edition.ID != b.plan.Edition.ID {
+		t.Errorf("created %v and %v, ids %d and %d: want exactly one creation of one edition", a.plan.Created, b.plan.Created, a.plan.Edition.ID, b.plan.Edition.ID)
+	}
+	for _, r := range []res{a, b} {
+		if r.plan.Deliveries[news.DeliveryQueued] != 20 {
+			t.Errorf("deliveries %v, want 20 queued", r.plan.Deliveries)
+		}
+	}
+}
