@@ -20,4 +20,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /digest/{date}", s.digestEdition)
 	mux.HandleFunc("GET /feeds/{file}", s.serveFeed)
 	mux.HandleFunc("GET /feeds.opml", s.serveFeed)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	mux.HandleFunc("POST /api/articles", s.authorized("articles", s.postArticles))
+	mux.HandleFunc("DELETE /api/articles/{id}", s.authorized("articles", s.deleteArticle))
+	mux.HandleFunc("POST /api/views", s.authorized("views", s.postViews))
+	mux.HandleFunc("POST /api/sections", s.authorized("sections", s.postSections))
 }

@@ -52,6 +52,11 @@ type Options struct {
 	// Feeds enables the RSS, Atom and JSON feeds and their autodiscovery
 	// links (feeds.go); nil leaves them answering 404.
 	Feeds *FeedOptions
+	// API enables the admin API (/api/...); nil leaves it off.
+	API *APIOptions
+	// SchemaVersion is the schema version /readyz requires of the store
+	// (store.LatestSchemaVersion()); 0 skips the check.
+	SchemaVersion int
 }
 
 // Server serves Pressroom's HTTP endpoints. It is an http.Handler.
@@ -65,6 +70,10 @@ type Server struct {
 	subs    *subscriptions // nil when subscriptions are off
 	digest  *DigestOptions // nil when the digest archive is off
 	feeds   *feedService   // nil when feeds are off
+
+	api            *api // nil: admin API off
+	metrics        *Metrics
+	metricsHandler http.Handler
 }
 
 // New checks opts, parses every page template and builds the routes.
@@ -106,6 +115,12 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	if err := s.initFeeds(); err != nil {
+		return nil, err
+	}
+	ms, _ := opts.Store.(MetricsStore)
+	s.metrics = newMetrics(ms, s.logger)
+	s.metricsHandler = s.metrics.handler(s.logger)
+	if err := s.initAPI(); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()

@@ -1,0 +1,221 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pressroom/pressroom/internal/mail"
+)
+
+// MetricsStore is what the metrics collectors read at scrape time.
+type MetricsStore interface {
+	// DeliveryCounts returns how many deliveries are in each state
+	// (queued, sent, failed, ...).
+	DeliveryCounts(ctx context.Context) (map[string]int64, error)
+}
+
+// Metrics holds the Server's Prometheus collectors. They live on a
+// registry of the Server's own, never the global default one, so two
+// Servers in one process (tests) count separately. Every name starts
+// with pressroom_. The Observe* methods are the hooks other parts call
+// (the scheduler, the mail sender, the feed cache); all are safe for
+// concurrent use.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+
+	feedRequests *prometheus.CounterVec
+	feedBuilds   *prometheus.HistogramVec
+
+	ingestItems    *prometheus.CounterVec
+	ingestRejected *prometheus.CounterVec
+
+	smtpReplies *prometheus.HistogramVec
+
+	jobRuns        *prometheus.CounterVec
+	jobFailures    *prometheus.CounterVec
+	jobLastSuccess *prometheus.GaugeVec
+	jobDuration    *prometheus.HistogramVec
+}
+
+// newMetrics registers every collector on a fresh registry. store may be
+// nil (no delivery counts).
+func newMetrics(store MetricsStore, logger *slog.Logger) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		reg: reg,
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pressroom_http_requests_total",
+			Help: "HTTP requests answered, by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "pressroom_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		feedRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pressroom_feed_requests_total",
+			Help: "Feed requests by outcome: hit (served from the rendered cache), not_modified (304), miss (rendered for the request), not_found.",
+		}, []string{"result"}),
+		feedBuilds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "pressroom_feed_build_duration_seconds",
+			Help:    "Time to render feeds after a data change, by what was built.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
+		}, []string{"what"}),
+		ingestItems: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pressroom_ingest_items_total",
+			Help: "Items accepted through the admin API, by kind (articles, views, sections) and outcome (inserted, updated, unchanged, deleted).",
+		}, []string{"kind", "outcome"}),
+		ingestRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pressroom_ingest_rejected_total",
+			Help: "Admin API requests rejected, by kind and reason (invalid, too_large, unauthorized, forbidden).",
+		}, []string{"kind", "reason"}),
+		smtpReplies: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "pressroom_smtp_reply_duration_seconds",
+			Help:    "Time from handing a message to the SMTP sender to the server's final reply, by outcome (sent, temporary, permanent).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"status"}),
+		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pressroom_job_runs_total",
+			Help: "Scheduled job runs, by job.",
+		}, []string{"job"}),
+		jobFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pressroom_job_failures_total",
+			Help: "Scheduled job runs that failed (error or panic), by job.",
+		}, []string{"job"}),
+		jobLastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pressroom_job_last_success_timestamp_seconds",
+			Help: "Unix time at which each job last finished without error.",
+		}, []string{"job"}),
+		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "pressroom_job_duration_seconds",
+			Help:    "Duration of scheduled job runs, by job.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, []string{"job"}),
+	}
+	reg.MustRegister(
+		m.httpRequests, m.httpDuration, m.feedRequests, m.feedBuilds,
+		m.ingestItems, m.ingestRejected, m.smtpReplies,
+		m.jobRuns, m.jobFailures, m.jobLastSuccess, m.jobDuration,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "pressroom"}),
+	)
+	if store != nil {
+		reg.MustRegister(&deliveryCollector{store: store, logger: logger})
+	}
+	return m
+}
+
+// Registry is the registry /metrics serves; cmd/pressroom may register
+// more collectors on it.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) handler(logger *slog.Logger) http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}
+
+// observeHTTP records one answered request. route is the ServeMux
+// pattern ("GET /feeds/{file}"), never the raw path, so the label set
+// stays small whatever clients ask for.
+func (m *Metrics) observeHTTP(route, method string, status int, d time.Duration) {
+	if route == "" {
+		route = "unmatched"
+	}
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+	default:
+		method = "other"
+	}
+	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.httpDuration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// ObserveFeedRequest counts one feed request by result: "hit",
+// "not_modified", "miss" or "not_found".
+func (m *Metrics) ObserveFeedRequest(result string) {
+	m.feedRequests.WithLabelValues(result).Inc()
+}
+
+// ObserveFeedBuild records how long rendering what ("all feeds", a
+// section, an export) took.
+func (m *Metrics) ObserveFeedBuild(what string, d time.Duration) {
+	m.feedBuilds.WithLabelValues(what).Observe(d.Seconds())
+}
+
+// ObserveJob records one scheduled job run; cmd/pressroom passes it to
+// the scheduler's observer option.
+func (m *Metrics) ObserveJob(job string, start time.Time, d time.Duration, err error) {
+	m.jobRuns.WithLabelValues(job).Inc()
+	m.jobDuration.WithLabelValues(job).Observe(d.Seconds())
+	if err != nil {
+		m.jobFailures.WithLabelValues(job).Inc()
+		return
+	}
+	m.jobLastSuccess.WithLabelValues(job).Set(float64(start.Add(d).UnixNano()) / 1e9)
+}
+
+// ObserveSMTP records the time an SMTP send took until the server's
+// final reply, by its outcome.
+func (m *Metrics) ObserveSMTP(d time.Duration, status mail.Status) {
+	m.smtpReplies.WithLabelValues(status.String()).Observe(d.Seconds())
+}
+
+// InstrumentSender wraps a mail sender so every Send is timed into
+// pressroom_smtp_reply_duration_seconds.
+func (m *Metrics) InstrumentSender(next mail.Sender) mail.Sender {
+	return timedSender{next: next, m: m}
+}
+
+type timedSender struct {
+	next mail.Sender
+	m    *Metrics
+}
+
+func (t timedSender) Send(ctx context.Context, msg *mail.Message) mail.Result {
+	start := time.Now()
+	r := t.next.Send(ctx, msg)
+	t.m.ObserveSMTP(time.Since(start), r.Status)
+	return r
+}
+
+// deliveryCollector reads delivery counts from the database at scrape
+// time, so the gauge is always the ledger's truth and nothing has to be
+// kept in step by the delivery code.
+type deliveryCollector struct {
+	store  MetricsStore
+	logger *slog.Logger
+}
+
+var deliveriesDesc = prometheus.NewDesc(
+	"pressroom_deliveries",
+	"Digest deliveries in the ledger, by state.",
+	[]string{"state"}, nil)
+
+func (c *deliveryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- deliveriesDesc }
+
+func (c *deliveryCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	counts, err := c.store.DeliveryCounts(ctx)
+	if err != nil {
+		c.logger.Error("Metrics: delivery counts failed", "error", err)
+		ch <- prometheus.NewInvalidMetric(deliveriesDesc, err)
+		return
+	}
+	for state, n := range counts {
+		ch <- prometheus.MustNewConstMetric(deliveriesDesc, prometheus.GaugeValue, float64(n), state)
+	}
+}
