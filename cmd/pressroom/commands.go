@@ -43,6 +43,10 @@ func commands() []command {
 		{"serve", "run the web server and the scheduled jobs", cmdServe},
 		{"demo", "run a demo newsroom on a fresh temporary database", cmdDemo},
 		{"bounces import", "apply bounce (DSN) and complaint (ARF) reports from .eml files or a maildir", cmdBouncesImport},
+		{"tokens create", "create an admin API bearer token (shown once, stored hashed)", cmdTokensCreate},
+		{"tokens revoke", "revoke an admin API token", cmdTokensRevoke},
+		{"tokens list", "list the admin API tokens (names and status, never the tokens)", cmdTokensList},
+		{"backup", "write a consistent snapshot of the database while serve runs", cmdBackup},
 	}
 }
 

@@ -27,6 +27,7 @@ type serveOptions struct {
 	delivery        *deliveryFlags // digest delivery (cmd_delivery.go)
 	digestCron      string
 	digestCatchUp   time.Duration
+	ops             opsOptions // admin API, retention (cmd_ops.go)
 
 	// ready, when set, is called once the server listens, with the site's
 	// base URL (demo prints its URLs; tests learn the port).
@@ -43,6 +44,7 @@ func (o *serveOptions) register(cf *cmdFlags) {
 	o.delivery = addDeliveryFlags(cf)
 	cf.StringVar(&o.digestCron, "digest-cron", "0 8 * * *", "cron `SPEC` of the daily digest, in the newsroom's time zone (--tz); readers with their own delivery hour get it from an hourly job")
 	cf.DurationVar(&o.digestCatchUp, "digest-catchup", 3*time.Hour, "at start-up, send a missed digest slot if it is at most this late; later ones are recorded as missed")
+	o.ops.register(cf)
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) (err error) {
@@ -104,7 +106,9 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 	}()
 	// Features that send mail (subscriptions, digest) take mailer from here.
 
-	sched := schedule.New(e.cfg.Location, e.logger)
+	metrics := web.NewMetrics(db, e.logger)
+	mailer.sender = metrics.InstrumentSender(mailer.sender)
+	sched := schedule.New(e.cfg.Location, e.logger, observeJobs(metrics))
 	catchUp, err := scheduleDigest(e, db, o, mailer, baseURL, sched)
 	if err != nil {
 		ln.Close()
@@ -115,6 +119,11 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 		Logger:   e.logger,
 		BaseURL:  baseURL,
 		Location: e.cfg.Location,
+		Metrics:  metrics,
+	}
+	if err := o.ops.wire(e, db, sched, &wopts, nil); err != nil {
+		ln.Close()
+		return err
 	}
 	// Features register their scheduled jobs (sched.Add) and set their
 	// web options (wopts) here.

@@ -187,9 +187,9 @@ func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int64, err
 	return n, err
 }
 
-// DeliveryCounts returns how many deliveries the ledger holds in each
+// DeliveryStateCounts returns how many deliveries the ledger holds in each
 // state.
-func (db *DB) DeliveryCounts(ctx context.Context) (map[string]int64, error) {
+func (db *DB) DeliveryStateCounts(ctx context.Context) (map[string]int64, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT state, count(*) FROM deliveries GROUP BY state`)
 	if err != nil {
 		return nil, fmt.Errorf("store: delivery counts: %w", err)

@@ -281,20 +281,20 @@ func TestPruneDeliveriesAndCounts(t *testing.T) {
 		`INSERT INTO deliveries (id, edition_id, subscriber_id, state) VALUES (1, 1, 1, 'sent'), (2, 1, 2, 'failed'), (3, 2, 1, 'sent'), (4, 2, 2, 'queued')`,
 		`INSERT INTO bounce_events (delivery_id, subscriber_id, kind, report_key, at) VALUES (2, 2, 'hard', 'r1', 0), (4, 2, 'soft', 'r2', 0)`,
 	)
-	counts, err := db.DeliveryCounts(ctx)
+	counts, err := db.DeliveryStateCounts(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := map[string]int64{"sent": 2, "failed": 1, "queued": 1}; !maps(counts, want) {
-		t.Errorf("DeliveryCounts = %v, want %v", counts, want)
+		t.Errorf("DeliveryStateCounts = %v, want %v", counts, want)
 	}
 	n, err := db.PruneDeliveries(ctx, time.Unix(day(10), 0))
 	if err != nil || n != 2 {
 		t.Fatalf("PruneDeliveries = %d, %v; want the 2 deliveries of the 1 November edition", n, err)
 	}
-	counts, _ = db.DeliveryCounts(ctx)
+	counts, _ = db.DeliveryStateCounts(ctx)
 	if want := map[string]int64{"sent": 1, "queued": 1}; !maps(counts, want) {
-		t.Errorf("DeliveryCounts after pruning = %v, want %v", counts, want)
+		t.Errorf("DeliveryStateCounts after pruning = %v, want %v", counts, want)
 	}
 	for table, want := range map[string]int{"editions": 2, "subscribers": 2, "bounce_events": 1, "deliveries": 2} {
 		if got := count(t, path, table); got != want {

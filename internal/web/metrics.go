@@ -16,9 +16,9 @@ import (
 
 // MetricsStore is what the metrics collectors read at scrape time.
 type MetricsStore interface {
-	// DeliveryCounts returns how many deliveries are in each state
+	// DeliveryStateCounts returns how many deliveries are in each state
 	// (queued, sent, failed, ...).
-	DeliveryCounts(ctx context.Context) (map[string]int64, error)
+	DeliveryStateCounts(ctx context.Context) (map[string]int64, error)
 }
 
 // Metrics holds the Server's Prometheus collectors. They live on a
@@ -47,9 +47,14 @@ type Metrics struct {
 	jobDuration    *prometheus.HistogramVec
 }
 
-// newMetrics registers every collector on a fresh registry. store may be
-// nil (no delivery counts).
-func newMetrics(store MetricsStore, logger *slog.Logger) *Metrics {
+// NewMetrics registers every collector on a fresh registry of its own.
+// store may be nil (no delivery counts); logger nil discards.
+// cmd/pressroom creates the Metrics before the scheduler and the mail
+// sender, hands it their hooks, and passes it in Options.Metrics.
+func NewMetrics(store MetricsStore, logger *slog.Logger) *Metrics {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	reg := prometheus.NewRegistry()
 	m := &Metrics{
 		reg: reg,
@@ -209,7 +214,7 @@ func (c *deliveryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- deliver
 func (c *deliveryCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	counts, err := c.store.DeliveryCounts(ctx)
+	counts, err := c.store.DeliveryStateCounts(ctx)
 	if err != nil {
 		c.logger.Error("Metrics: delivery counts failed", "error", err)
 		ch <- prometheus.NewInvalidMetric(deliveriesDesc, err)

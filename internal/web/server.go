@@ -54,6 +54,8 @@ type Options struct {
 	Feeds *FeedOptions
 	// API enables the admin API (/api/...); nil leaves it off.
 	API *APIOptions
+	// Metrics collects what /metrics serves; nil makes a fresh one.
+	Metrics *Metrics
 	// SchemaVersion is the schema version /readyz requires of the store
 	// (store.LatestSchemaVersion()); 0 skips the check.
 	SchemaVersion int
@@ -117,8 +119,11 @@ func New(opts Options) (*Server, error) {
 	if err := s.initFeeds(); err != nil {
 		return nil, err
 	}
-	ms, _ := opts.Store.(MetricsStore)
-	s.metrics = newMetrics(ms, s.logger)
+	s.metrics = opts.Metrics
+	if s.metrics == nil {
+		ms, _ := opts.Store.(MetricsStore)
+		s.metrics = NewMetrics(ms, s.logger)
+	}
 	s.metricsHandler = s.metrics.handler(s.logger)
 	if err := s.initAPI(); err != nil {
 		return nil, err
