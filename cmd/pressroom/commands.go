@@ -47,6 +47,7 @@ func commands() []command {
 		{"tokens revoke", "revoke an admin API token", cmdTokensRevoke},
 		{"tokens list", "list the admin API tokens (names and status, never the tokens)", cmdTokensList},
 		{"backup", "write a consistent snapshot of the database while serve runs", cmdBackup},
+		{"config", "print the effective configuration (secrets redacted) and where each value came from", cmdConfig},
 	}
 }
 
@@ -283,7 +284,15 @@ func (e *env) parse(cf *cmdFlags, args []string) ([]string, error) {
 		rest = cf.Args()[1:]
 	}
 	e.g.noteSet(cf.FlagSet)
-	cfg, err := e.g.resolve(e.lookupEnv)
+	file, err := e.loadConfig()
+	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			ue.cmd = cf.name
+		}
+		return nil, err
+	}
+	cfg, err := e.g.resolve(e.lookupEnv, file)
 	if err != nil {
 		var ue *usageError
 		if errors.As(err, &ue) {
@@ -292,6 +301,9 @@ func (e *env) parse(cf *cmdFlags, args []string) ([]string, error) {
 		return nil, err
 	}
 	e.cfg = cfg
+	if err := e.applySettings(cf, file); err != nil {
+		return nil, err
+	}
 	e.logger = newLogger(cfg, e.stderr)
 	return positional, nil
 }

@@ -24,6 +24,9 @@ type Config struct {
 	// Secret signs the links in subscription emails; "" means the secret
 	// generated on first use and kept in the database (see linkSigner).
 	Secret string
+	// ConfigFile is the TOML configuration file read, "" for none
+	// (config_file.go).
+	ConfigFile string
 }
 
 // globalFlag describes one global flag: its name, environment variable,
@@ -38,6 +41,11 @@ type globalFlag struct {
 // globalFlags lists every global flag, in help order.
 func globalFlags() []globalFlag {
 	return []globalFlag{
+		{
+			name: "config", env: "PRESSROOM_CONFIG", def: "", value: "FILE",
+			usage: "TOML configuration `FILE` with settings named like the flags (see 'pressroom config')",
+			check: func(c *Config, v string) error { c.ConfigFile = v; return nil },
+		},
 		{
 			name: "db", env: "PRESSROOM_DB", def: "pressroom.db", value: "FILE",
 			usage: "SQLite database `FILE`",
@@ -117,6 +125,8 @@ func globalFlags() []globalFlag {
 type globals struct {
 	values map[string]*string
 	set    map[string]bool
+	from   map[string]string // where resolve took each value from
+	value  map[string]string // the value resolve took
 }
 
 func newGlobals() *globals {
@@ -162,17 +172,25 @@ func (g *globals) noteSet(fs *flag.FlagSet) {
 // resolve builds the Config: a flag given on the command line wins, then
 // the environment variable, then the default. A bad value is a usage
 // error naming where it came from.
-func (g *globals) resolve(lookupEnv func(string) (string, bool)) (Config, error) {
+func (g *globals) resolve(lookupEnv func(string) (string, bool), file *configFile) (Config, error) {
 	var cfg Config
+	g.from, g.value = map[string]string{}, map[string]string{}
 	for _, f := range globalFlags() {
 		v, from := *g.values[f.name], "--"+f.name
+		g.from[f.name] = from
 		if !g.set[f.name] {
 			if ev, ok := lookupEnv(f.env); ok {
 				v, from = ev, f.env
+				g.from[f.name] = from
+			} else if fe, ok := file.entries[f.name]; ok {
+				v, from = fe.value, file.where(f.name)
+				g.from[f.name] = fmt.Sprintf("%s:%d", file.path, fe.line)
 			} else {
 				from = "default of --" + f.name
+				g.from[f.name] = "default"
 			}
 		}
+		g.value[f.name] = v
 		if err := f.check(&cfg, v); err != nil {
 			return Config{}, usageErrorf("%s: %v", from, err)
 		}

@@ -36,6 +36,9 @@ type env struct {
 	g      *globals
 	cfg    Config
 	logger *slog.Logger
+
+	file    *configFile       // the configuration file, once read (config_file.go)
+	sources map[string]string // where each command flag's value came from
 }
 
 // run runs pressroom with args (without the program name) and returns the
