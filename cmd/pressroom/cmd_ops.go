@@ -291,16 +291,16 @@ func observeJobs(m *web.Metrics) schedule.Option {
 	})
 }
 
-// wireOps sets serve's admin API and readiness options and registers the
-// retention job. changed is called after accepted API changes (the feed
-// cache's refresh); nil when there is nothing to refresh.
-func (o *opsOptions) wire(e *env, db *store.DB, sched *schedule.Scheduler, wopts *web.Options, changed func()) error {
+// wire sets serve's admin API and readiness options and registers the
+// retention job. After an accepted API change the web server rebuilds its
+// feeds itself (web.APIOptions.Changed defaults to RefreshFeeds).
+func (o *opsOptions) wire(e *env, db *store.DB, sched *schedule.Scheduler, wopts *web.Options) error {
 	p, err := o.check()
 	if err != nil {
 		return err
 	}
 	spec := o.retentionCron
-	wopts.API = &web.APIOptions{Store: apiStore{db}, MaxBody: p.apiMaxBody, Changed: changed}
+	wopts.API = &web.APIOptions{Store: apiStore{db}, MaxBody: p.apiMaxBody}
 	wopts.SchemaVersion = store.LatestSchemaVersion()
 	if p.retentionViews == 0 && p.retentionDeliveries == 0 {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,12 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmcdole/gofeed"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pressroom/pressroom/internal/store"
+	"github.com/pressroom/pressroom/internal/web"
 )
 
 // opsArticle is one import line for section sec.
@@ -510,6 +513,97 @@ func TestBackupWhileServing(t *testing.T) {
 		r.want(t, 0)
 		if !strings.Contains(r.stdout, "cms") {
 			t.Errorf("restored tokens list = %q", r.stdout)
+		}
+	}
+}
+
+// TestAPIChangesReachFeeds runs the web server the way serve builds it,
+// over a real store: an article accepted by the API is in its section's
+// feed as soon as the API has answered, and a retracted one is gone; the
+// feed metrics count what happened.
+func TestAPIChangesReachFeeds(t *testing.T) {
+	path := newsroom(t)
+	tok := createToken(t, path, "cms")
+	db := openDB(t, path)
+	metrics := web.NewMetrics(db, nil)
+	srv, err := web.New(web.Options{
+		Store:   db,
+		BaseURL: "https://news.example.com",
+		Metrics: metrics,
+		Feeds:   &web.FeedOptions{},
+		API:     &web.APIOptions{Store: apiStore{db}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	c := apiClient{t: t, base: ts.URL}
+
+	feedLinks := func() (map[string]bool, string) {
+		t.Helper()
+		resp, err := http.Get(ts.URL + "/feeds/politics.rss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET /feeds/politics.rss = %d", resp.StatusCode)
+		}
+		f, err := gofeed.NewParser().Parse(resp.Body)
+		if err != nil {
+			t.Fatalf("parse the politics feed: %v", err)
+		}
+		links := map[string]bool{}
+		for _, it := range f.Items {
+			links[it.Link] = true
+		}
+		return links, resp.Header.Get("ETag")
+	}
+	before, etag := feedLinks()
+	url := "https://news.example.org/politics/7001"
+	if before[url] {
+		t.Fatal("article 7001 is in the feed before it was posted")
+	}
+	if code, _, body := c.do("POST", "/api/articles", tok, "application/json", opsArticle("7001", "politics", time.Now().Add(-time.Minute))); code != 200 {
+		t.Fatalf("POST = %d %s", code, body)
+	}
+	after, etag2 := feedLinks()
+	if !after[url] || etag2 == etag {
+		t.Errorf("right after the API answered, the feed has 7001: %v (ETag %s -> %s)", after[url], etag, etag2)
+	}
+	// A reader polling with the new ETag gets 304.
+	req, _ := http.NewRequest("GET", ts.URL+"/feeds/politics.rss", nil)
+	req.Header.Set("If-None-Match", etag2)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotModified {
+		t.Errorf("conditional GET = %d, want 304", resp.StatusCode)
+	}
+	if code, _, body := c.do("DELETE", "/api/articles/7001", tok, "", ""); code != http.StatusNoContent {
+		t.Fatalf("DELETE = %d %s", code, body)
+	}
+	if gone, _ := feedLinks(); gone[url] {
+		t.Error("the retracted article is still in the feed")
+	}
+
+	fams := scrape(t, ts.URL)
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		min    float64
+	}{
+		{"pressroom_feed_requests_total", map[string]string{"result": "hit"}, 2},
+		{"pressroom_feed_requests_total", map[string]string{"result": "miss"}, 1},
+		{"pressroom_feed_requests_total", map[string]string{"result": "not_modified"}, 1},
+		{"pressroom_feed_build_duration_seconds", nil, 3}, // first build, after the POST, after the DELETE
+		{"pressroom_http_requests_total", map[string]string{"route": "GET /feeds/{file}", "code": "304"}, 1},
+	} {
+		if got := sample(fams, tc.name, tc.labels); got < tc.min {
+			t.Errorf("%s%v = %v, want at least %v", tc.name, tc.labels, got, tc.min)
 		}
 	}
 }

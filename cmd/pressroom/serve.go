@@ -121,7 +121,7 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 		Location: e.cfg.Location,
 		Metrics:  metrics,
 	}
-	if err := o.ops.wire(e, db, sched, &wopts, nil); err != nil {
+	if err := o.ops.wire(e, db, sched, &wopts); err != nil {
 		ln.Close()
 		return err
 	}

@@ -61,10 +61,10 @@ type APIOptions struct {
 	// MaxBody caps a request body in bytes; default 32 MiB. Larger
 	// bodies get 413.
 	MaxBody int64
-	// Changed is called after every accepted change to articles or
-	// sections, so the feed cache rebuilds at once instead of at its next
-	// poll. It must not block.
-	Changed func()
+	// Changed is called after every accepted change, before the answer
+	// is sent. Default: rebuild the feeds (RefreshFeeds), so a client that
+	// got 200 finds its article in the feeds at once.
+	Changed func(ctx context.Context) error
 }
 
 // DefaultAPIMaxBody is the default cap on an admin API request body.
@@ -94,7 +94,7 @@ func (s *Server) initAPI() error {
 		o.MaxBody = DefaultAPIMaxBody
 	}
 	if o.Changed == nil {
-		o.Changed = func() {}
+		o.Changed = s.RefreshFeeds
 	}
 	s.api = &api{opts: o, store: o.Store}
 	return nil
@@ -315,7 +315,7 @@ func (s *Server) postArticles(w http.ResponseWriter, r *http.Request) {
 		s.metrics.ingestItems.WithLabelValues("articles", outcome).Add(float64(n))
 	}
 	if counts.Inserted+counts.Updated > 0 {
-		s.api.opts.Changed()
+		s.changed(r)
 	}
 	s.logger.Info("API articles imported", "request_id", RequestID(ctx),
 		"inserted", counts.Inserted, "updated", counts.Updated, "unchanged", counts.Unchanged)
@@ -338,7 +338,7 @@ func (s *Server) deleteArticle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.ingestItems.WithLabelValues("articles", "deleted").Inc()
-	s.api.opts.Changed()
+	s.changed(r)
 	s.logger.Info("API article retracted", "request_id", RequestID(r.Context()), "article_id", id)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -368,7 +368,7 @@ func (s *Server) postViews(w http.ResponseWriter, r *http.Request) {
 	s.metrics.ingestItems.WithLabelValues("views", "imported").Add(float64(n))
 	if n > 0 {
 		// The most-read feeds depend on views.
-		s.api.opts.Changed()
+		s.changed(r)
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"imported": n})
 }
@@ -422,7 +422,16 @@ func (s *Server) postSections(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.ingestItems.WithLabelValues("sections", "inserted").Inc()
-	s.api.opts.Changed()
+	s.changed(r)
 	w.Header().Set("Location", "/feeds/"+sec.Slug+".rss")
 	writeJSON(w, http.StatusCreated, ws)
+}
+
+// changed runs the Changed hook after an accepted write. The write is
+// committed whatever happens here: a failure is logged, and the feeds'
+// own refresher catches up within a second.
+func (s *Server) changed(r *http.Request) {
+	if err := s.api.opts.Changed(r.Context()); err != nil {
+		s.logger.Error("Refresh after an API change failed", "request_id", RequestID(r.Context()), "error", err)
+	}
 }

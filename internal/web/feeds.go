@@ -56,6 +56,7 @@ type feedService struct {
 	src     feeds.Source
 	now     func() time.Time
 	maxAge  string // Cache-Control value
+	metrics *Metrics
 
 	mu  sync.Mutex                // serialises builds
 	cur atomic.Pointer[feedState] // nil until the first build
@@ -121,6 +122,7 @@ func (s *Server) initFeeds() error {
 		src:     src,
 		now:     s.now,
 		maxAge:  "public, max-age=" + strconv.Itoa(int(o.MaxAge/time.Second)),
+		metrics: s.metrics,
 	}
 	return nil
 }
@@ -211,11 +213,13 @@ func (f *feedService) refresh(ctx context.Context) (*feedState, error) {
 		f.mu.Unlock()
 		return prev, nil
 	}
+	start := time.Now()
 	set, err := f.builder.Build(ctx, f.src, now)
 	if err != nil {
 		f.mu.Unlock()
 		return nil, fmt.Errorf("web: feeds: %w", err)
 	}
+	f.metrics.ObserveFeedBuild("all", time.Since(start))
 	st := newFeedState(set)
 	f.cur.Store(st)
 	f.mu.Unlock()
@@ -287,6 +291,10 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request) {
 		feedNotFound(w, "Feeds are not enabled on this server.")
 		return
 	}
+	result := "hit"
+	if s.feeds.cur.Load() == nil {
+		result = "miss" // the first request builds the feeds
+	}
 	st, err := s.feeds.current(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
@@ -294,6 +302,7 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request) {
 	}
 	f, ok := st.files[r.URL.Path]
 	if !ok {
+		s.metrics.ObserveFeedRequest("not_found")
 		feedNotFound(w, notFoundMessage(r.URL.Path, st.names))
 		return
 	}
@@ -308,9 +317,11 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request) {
 	h["Etag"] = []string{etag}
 	h["Last-Modified"] = []string{f.lastModified}
 	if notModified(r, f) {
+		s.metrics.ObserveFeedRequest("not_modified")
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
+	s.metrics.ObserveFeedRequest(result)
 	h["Content-Type"] = []string{f.contentType}
 	h["X-Content-Type-Options"] = []string{"nosniff"}
 	body, n := f.plain, f.plainLen

@@ -110,6 +110,12 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.pages = p
+	s.metrics = opts.Metrics
+	if s.metrics == nil {
+		ms, _ := opts.Store.(MetricsStore)
+		s.metrics = NewMetrics(ms, s.logger)
+	}
+	s.metricsHandler = s.metrics.handler(s.logger)
 	if err := s.initSubscriptions(); err != nil {
 		return nil, err
 	}
@@ -119,12 +125,6 @@ func New(opts Options) (*Server, error) {
 	if err := s.initFeeds(); err != nil {
 		return nil, err
 	}
-	s.metrics = opts.Metrics
-	if s.metrics == nil {
-		ms, _ := opts.Store.(MetricsStore)
-		s.metrics = NewMetrics(ms, s.logger)
-	}
-	s.metricsHandler = s.metrics.handler(s.logger)
 	if err := s.initAPI(); err != nil {
 		return nil, err
 	}
