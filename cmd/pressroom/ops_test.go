@@ -22,6 +22,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/pressroom/pressroom/internal/news"
 	"github.com/pressroom/pressroom/internal/store"
 	"github.com/pressroom/pressroom/internal/web"
 )
@@ -604,6 +605,61 @@ func TestAPIChangesReachFeeds(t *testing.T) {
 	} {
 		if got := sample(fams, tc.name, tc.labels); got < tc.min {
 			t.Errorf("%s%v = %v, want at least %v", tc.name, tc.labels, got, tc.min)
+		}
+	}
+}
+
+func TestAPIEditionStatus(t *testing.T) {
+	path := newsroom(t)
+	for _, addr := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		pressroom(t, "", "subscribers", "add", "--db", path, "--active", addr).want(t, 0)
+	}
+	tok := createToken(t, path, "dashboard")
+	db := openDB(t, path)
+	cutoff := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
+	ed := news.Edition{Date: "2026-11-27", From: cutoff.Add(-24 * time.Hour), Cutoff: cutoff, PlannedAt: cutoff.Add(time.Minute)}
+	if _, _, err := db.CreateEdition(context.Background(), &ed, []news.Delivery{
+		{SubscriberID: 1, State: news.DeliveryQueued},
+		{SubscriberID: 2, State: news.DeliveryQueued},
+		{SubscriberID: 3, State: news.DeliverySkipped, Reason: "no articles in the chosen sections"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Options{Store: db, API: &web.APIOptions{Store: apiStore{db}}, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	c := apiClient{t: t, base: ts.URL}
+
+	code, _, body := c.do("GET", "/api/editions/2026-11-27", tok, "", "")
+	if code != 200 {
+		t.Fatalf("GET /api/editions/2026-11-27 = %d %s", code, body)
+	}
+	var got struct {
+		Date       string         `json:"date"`
+		Cutoff     time.Time      `json:"cutoff"`
+		Deliveries map[string]int `json:"deliveries"`
+		Total      int            `json:"total"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"queued": 2, "skipped": 1, "sending": 0, "sent": 0, "deferred": 0, "failed": 0, "unknown": 0}
+	if got.Date != "2026-11-27" || !got.Cutoff.Equal(cutoff) || got.Total != 3 || fmt.Sprint(got.Deliveries) != fmt.Sprint(want) {
+		t.Errorf("edition status = %+v, want 3 deliveries %v", got, want)
+	}
+	for _, tc := range []struct {
+		path, token string
+		want        int
+	}{
+		{"/api/editions/2026-11-26", tok, http.StatusNotFound},
+		{"/api/editions/27.11.2026", tok, http.StatusBadRequest},
+		{"/api/editions/2026-11-27", "", http.StatusUnauthorized},
+	} {
+		if code, _, body := c.do("GET", tc.path, tc.token, "", ""); code != tc.want {
+			t.Errorf("GET %s = %d %s, want %d", tc.path, code, body, tc.want)
 		}
 	}
 }

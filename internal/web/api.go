@@ -50,6 +50,10 @@ type APIStore interface {
 	DeleteArticle(ctx context.Context, id string) error
 	// APITokens lists every token ever created, revoked ones included.
 	APITokens(ctx context.Context) ([]news.APIToken, error)
+	// EditionByDate wraps news.ErrNoEdition when the date has none.
+	EditionByDate(ctx context.Context, date string) (news.Edition, error)
+	// DeliveryCounts returns an edition's deliveries per state.
+	DeliveryCounts(ctx context.Context, editionID int64) (map[news.DeliveryState]int, error)
 }
 
 // APIOptions configures the admin API. Without Options.API the /api/
@@ -434,4 +438,59 @@ func (s *Server) changed(r *http.Request) {
 	if err := s.api.opts.Changed(r.Context()); err != nil {
 		s.logger.Error("Refresh after an API change failed", "request_id", RequestID(r.Context()), "error", err)
 	}
+}
+
+// editionStatus is the answer of GET /api/editions/{date}.
+type editionStatus struct {
+	Date       string         `json:"date"`
+	PlannedAt  time.Time      `json:"planned_at"`
+	From       time.Time      `json:"window_from"`
+	Cutoff     time.Time      `json:"cutoff"`
+	Articles   int            `json:"articles"`
+	Deliveries map[string]int `json:"deliveries"` // every state, zeros included
+	Total      int            `json:"total"`
+}
+
+// deliveryStates lists every state, so that a dashboard sees zeros
+// instead of missing keys.
+var deliveryStates = []news.DeliveryState{
+	news.DeliveryQueued, news.DeliverySending, news.DeliverySent, news.DeliveryDeferred,
+	news.DeliveryFailed, news.DeliverySkipped, news.DeliveryUnknown,
+}
+
+// getEdition reports an edition and how many of its deliveries are in
+// each state (queued, sending, sent, deferred, failed, skipped, unknown).
+func (s *Server) getEdition(w http.ResponseWriter, r *http.Request) {
+	date := r.PathValue("date")
+	if _, err := news.ParseEditionDate(date, s.opts.Location); err != nil {
+		s.apiFail(w, "editions", "invalid", http.StatusBadRequest,
+			fmt.Sprintf("%q is not an edition date (YYYY-MM-DD)", date), nil)
+		return
+	}
+	ed, err := s.api.store.EditionByDate(r.Context(), date)
+	switch {
+	case errors.Is(err, news.ErrNoEdition):
+		writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("no edition for %s", date)})
+		return
+	case err != nil:
+		s.apiServerError(w, r, fmt.Errorf("web: api: edition %s: %w", date, err))
+		return
+	}
+	counts, err := s.api.store.DeliveryCounts(r.Context(), ed.ID)
+	if err != nil {
+		s.apiServerError(w, r, fmt.Errorf("web: api: edition %s: %w", date, err))
+		return
+	}
+	st := editionStatus{
+		Date: ed.Date, PlannedAt: ed.PlannedAt.UTC(), From: ed.From.UTC(), Cutoff: ed.Cutoff.UTC(),
+		Articles: ed.ArticleCount(), Deliveries: map[string]int{},
+	}
+	for _, state := range deliveryStates {
+		st.Deliveries[string(state)] = 0
+	}
+	for state, n := range counts {
+		st.Deliveries[string(state)] = n
+		st.Total += n
+	}
+	writeJSON(w, http.StatusOK, st)
 }

@@ -26,4 +26,5 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/articles/{id}", s.authorized("articles", s.deleteArticle))
 	mux.HandleFunc("POST /api/views", s.authorized("views", s.postViews))
 	mux.HandleFunc("POST /api/sections", s.authorized("sections", s.postSections))
+	mux.HandleFunc("GET /api/editions/{date}", s.authorized("editions", s.getEdition))
 }
