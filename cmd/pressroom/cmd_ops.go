@@ -207,7 +207,8 @@ func (o *opsOptions) check() (opsPlan, error) {
 	if p.retentionDeliveries, err = parseAge(o.retentionDeliveries); err != nil {
 		return p, usageErrorf("--retention-deliveries: %v", err)
 	}
-	if _, err := schedule.ParseSpec(o.retentionCron, time.UTC); err != nil {
+	// A throwaway scheduler checks the spec as serve's will read it.
+	if err := schedule.New(time.UTC, nil).Add("retention", o.retentionCron, func(context.Context) error { return nil }); err != nil {
 		return p, usageErrorf("--retention-cron: %v", err)
 	}
 	return p, nil

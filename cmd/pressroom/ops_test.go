@@ -662,4 +662,55 @@ func TestAPIEditionStatus(t *testing.T) {
 			t.Errorf("GET %s = %d %s, want %d", tc.path, code, body, tc.want)
 		}
 	}
+	// The deliveries gauge reads the ledger at scrape time.
+	fams := scrape(t, ts.URL)
+	for state, want := range map[string]float64{"queued": 2, "skipped": 1} {
+		if got := sample(fams, "pressroom_deliveries", map[string]string{"state": state}); got != want {
+			t.Errorf("pressroom_deliveries{state=%s} = %v, want %v", state, got, want)
+		}
+	}
+}
+
+// TestRetentionJob runs serve with the retention job every second: view
+// buckets older than the period go, newer ones and the articles stay, and
+// /metrics shows the job's runs and last success.
+func TestRetentionJob(t *testing.T) {
+	db := newsroom(t)
+	now := time.Now().UTC()
+	pressroom(t, "", "import", "--db", db, writeFile(t, "a.jsonl", opsArticle("8001", "politics", now.Add(-30*24*time.Hour))+"\n")).want(t, 0)
+	var views strings.Builder
+	for _, age := range []time.Duration{20 * 24 * time.Hour, 11 * 24 * time.Hour, 9 * 24 * time.Hour, 2 * time.Hour} {
+		fmt.Fprintf(&views, `{"article_id":"8001","at":%q,"count":10}`+"\n", now.Add(-age).Truncate(time.Hour).Format(time.RFC3339))
+	}
+	pressroom(t, "", "views", "import", "--db", db, writeFile(t, "v.jsonl", views.String())).want(t, 0)
+	base, _, stop := started(t, regexp.MustCompile(`serving (http://\S+) \(database`), "serve", "--db", db,
+		"--addr", "127.0.0.1:0", "--log-format", "json", "--outbox", t.TempDir(),
+		"--retention-cron", "@every 1s", "--retention-views", "10d")
+	deadline := time.Now().Add(10 * time.Second)
+	for sample(scrape(t, base), "pressroom_job_runs_total", map[string]string{"job": "retention"}) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the retention job did not run within 10s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fams := scrape(t, base)
+	if got := sample(fams, "pressroom_job_last_success_timestamp_seconds", map[string]string{"job": "retention"}); got < float64(now.Unix()) {
+		t.Errorf("retention last success = %v, want after %d", got, now.Unix())
+	}
+	if got := sample(fams, "pressroom_job_failures_total", map[string]string{"job": "retention"}); got > 0 {
+		t.Errorf("retention failures = %v", got)
+	}
+	r := stop()
+	r.want(t, 0)
+	if !strings.Contains(r.stderr, `"msg":"Retention pruned old rows","view_buckets":2`) {
+		t.Errorf("no log line for 2 pruned view buckets:\n%s", r.stderr)
+	}
+	d := openDB(t, db)
+	total, err := d.ArticleViews(context.Background(), "8001", now.Add(-365*24*time.Hour), now.Add(time.Hour))
+	if err != nil || total != 20 {
+		t.Errorf("views left = %d, %v; want the 2 buckets younger than 10 days (20)", total, err)
+	}
+	if n, err := d.ArticleCount(context.Background()); err != nil || n != 1 {
+		t.Errorf("articles = %d, %v; retention must not touch them", n, err)
+	}
 }

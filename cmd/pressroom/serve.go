@@ -107,7 +107,9 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 	// Features that send mail (subscriptions, digest) take mailer from here.
 
 	metrics := web.NewMetrics(db, e.logger)
-	mailer.sender = metrics.InstrumentSender(mailer.sender)
+	if o.mail.smtpURL != "" {
+		mailer.sender = metrics.InstrumentSender(mailer.sender) // SMTP reply latency
+	}
 	sched := schedule.New(e.cfg.Location, e.logger, observeJobs(metrics))
 	catchUp, err := scheduleDigest(e, db, o, mailer, baseURL, sched)
 	if err != nil {
