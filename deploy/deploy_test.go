@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmcdole/gofeed"
+
 	"github.com/pressroom/pressroom/internal/testtool"
 )
 
@@ -101,14 +103,17 @@ func (b *syncBuffer) String() string {
 }
 
 // pressroom runs one pressroom command to completion against the
-// environment env and fails the test when it fails.
+// environment env, fails the test when it fails, and returns its
+// standard output.
 func pressroom(t *testing.T, bin string, env []string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("pressroom %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("pressroom %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.Bytes())
 	}
 	return string(out)
 }
@@ -272,10 +277,11 @@ http {
 
 // server is a running `pressroom serve` with a loaded database.
 type server struct {
-	bin  string
-	env  []string
-	port int
-	logs *syncBuffer
+	bin   string
+	env   []string
+	port  int
+	logs  *syncBuffer
+	token string // an admin API token
 }
 
 // startServe loads the demo sections and articles into a fresh database
@@ -294,7 +300,8 @@ func startServe(t *testing.T) *server {
 	loadSections(t, bin, env, filepath.Join(demo, "sections.jsonl"))
 	pressroom(t, bin, env, "import", filepath.Join(demo, "articles.jsonl"))
 
-	s := &server{bin: bin, env: env, port: freePort(t), logs: &syncBuffer{}}
+	token := strings.TrimSpace(pressroom(t, bin, env, "tokens", "create", "deploy-test"))
+	s := &server{bin: bin, env: env, port: freePort(t), logs: &syncBuffer{}, token: token}
 	cmd := exec.Command(bin, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", s.port))
 	cmd.Env = append(os.Environ(), append(env, "PRESSROOM_LOG_FORMAT=json")...)
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
@@ -392,6 +399,73 @@ func TestNginxInFrontOfServe(t *testing.T) {
 		waitFor(t, "nginx's access log to carry "+id, func() bool {
 			return strings.Contains(p.accessLog(), "request_id="+id)
 		})
+	})
+
+	t.Run("feed cached by nginx, 304 for a known ETag", func(t *testing.T) {
+		resp, body := get(t, base+"/feeds/politics.rss", nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /feeds/politics.rss = %d\n%s", resp.StatusCode, p.errorLog())
+		}
+		feed, err := gofeed.NewParser().ParseString(string(body))
+		if err != nil {
+			t.Fatalf("parse the feed nginx served: %v", err)
+		}
+		if len(feed.Items) != 8 || feed.Items[0].Link == "" {
+			t.Errorf("politics feed through nginx has %d items, want the demo's 8", len(feed.Items))
+		}
+		etag := resp.Header.Get("ETag")
+		if !strings.HasPrefix(etag, `"`) {
+			t.Errorf("ETag %q: nginx must pass the service's strong ETag", etag)
+		}
+		if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "max-age=") {
+			t.Errorf("Cache-Control = %q, want a max-age", cc)
+		}
+		// The second request is answered from nginx's cache.
+		resp, body2 := get(t, base+"/feeds/politics.rss", nil)
+		if got := resp.Header.Get("X-Cache-Status"); got != "HIT" {
+			t.Errorf("second GET X-Cache-Status = %q, want HIT", got)
+		}
+		if !bytes.Equal(body, body2) {
+			t.Error("the cached feed differs from the first answer")
+		}
+		resp, body = get(t, base+"/feeds/politics.rss", map[string]string{"If-None-Match": etag})
+		if resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+			t.Errorf("conditional GET = %d with %d bytes, want 304 and no body", resp.StatusCode, len(body))
+		}
+		// gzip: the service compresses, nginx keeps the variant apart.
+		resp, gz := get(t, base+"/feeds/politics.rss", map[string]string{"Accept-Encoding": "gzip"})
+		if resp.Header.Get("Content-Encoding") != "gzip" || bytes.Equal(gz, body2) {
+			t.Errorf("gzip variant: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+		}
+		resp, _ = get(t, base+"/feeds.opml", nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /feeds.opml = %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("subscribe page", func(t *testing.T) {
+		resp, body := get(t, base+"/subscribe", nil)
+		if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`<form`)) {
+			t.Fatalf("GET /subscribe = %d:\n%s", resp.StatusCode, body)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); csp == "" {
+			t.Error("the subscribe page lost its Content-Security-Policy through nginx")
+		}
+	})
+
+	t.Run("admin API through nginx", func(t *testing.T) {
+		resp, _ := get(t, base+"/api/editions/2026-11-27", nil)
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET /api/editions without a token = %d, want 401", resp.StatusCode)
+		}
+		resp, _ = get(t, base+"/api/editions/2026-11-27", map[string]string{"Authorization": "Bearer " + s.token})
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET /api/editions/2026-11-27 with the token = %d, want 404 (no edition planned)", resp.StatusCode)
+		}
+		resp, _ = get(t, base+"/metrics", nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /metrics from localhost = %d, want 200", resp.StatusCode)
+		}
 	})
 
 	t.Run("stylesheet revalidates with 304", func(t *testing.T) {
