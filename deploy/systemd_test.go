@@ -32,28 +32,67 @@ func TestSystemdUnit(t *testing.T) {
 		}
 	}
 
-	// verify insists that ExecStart's program exists: point it at a built
-	// binary instead of /usr/local/bin/pressroom, changing nothing else.
+	// verify insists that ExecStart's program exists: point the units at
+	// a built binary instead of /usr/local/bin/pressroom, changing nothing
+	// else. The timer is verified with the service it starts.
 	bin := buildPressroom(t)
-	if n := strings.Count(unit, "/usr/local/bin/pressroom"); n != 1 {
-		t.Fatalf("pressroom.service names /usr/local/bin/pressroom %d times, want 1", n)
+	dir := t.TempDir()
+	var paths []string
+	for _, name := range []string{"pressroom.service", "pressroom-backup.service", "pressroom-backup.timer"} {
+		raw, err := os.ReadFile(filepath.Join("systemd", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(raw)
+		if strings.HasSuffix(name, ".service") {
+			if n := strings.Count(text, "/usr/local/bin/pressroom"); n != 1 {
+				t.Fatalf("%s names /usr/local/bin/pressroom %d times, want 1", name, n)
+			}
+			text = strings.Replace(text, "/usr/local/bin/pressroom", bin, 1)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
 	}
-	path := filepath.Join(t.TempDir(), "pressroom.service")
-	if err := os.WriteFile(path, []byte(strings.Replace(unit, "/usr/local/bin/pressroom", bin, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(analyze, "verify", path).CombinedOutput(); err != nil || len(out) > 0 {
+	if out, err := exec.Command(analyze, append([]string{"verify"}, paths...)...).CombinedOutput(); err != nil || len(out) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 
-	out, err := exec.Command(analyze, "security", "--offline=yes", "--threshold=20", path).CombinedOutput()
-	m := regexp.MustCompile(`Overall exposure level for pressroom\.service: ([0-9.]+)`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("systemd-analyze security: no overall exposure level (%v):\n%s", err, out)
+	for _, p := range paths[:2] {
+		name := filepath.Base(p)
+		out, err := exec.Command(analyze, "security", "--offline=yes", "--threshold=20", p).CombinedOutput()
+		m := regexp.MustCompile(`Overall exposure level for ` + regexp.QuoteMeta(name) + `: ([0-9.]+)`).FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("systemd-analyze security %s: no overall exposure level (%v):\n%s", name, err, out)
+		}
+		score, _ := strconv.ParseFloat(string(m[1]), 64)
+		if err != nil || score > 2.0 {
+			t.Errorf("systemd-analyze security %s: exposure %.1f (%v), want at most 2.0:\n%s", name, score, err, out)
+		}
 	}
-	score, _ := strconv.ParseFloat(string(m[1]), 64)
-	if err != nil || score > 2.0 {
-		t.Errorf("systemd-analyze security: exposure %.1f (%v), want at most 2.0:\n%s", score, err, out)
+}
+
+// TestExampleConfig checks that the documented configuration file is
+// one pressroom accepts, value by value.
+func TestExampleConfig(t *testing.T) {
+	cmd := exec.Command(buildPressroom(t), "config", "--config", filepath.Join("pressroom.example.toml"))
+	cmd.Env = os.Environ()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pressroom config --config deploy/pressroom.example.toml: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"db = '/var/lib/pressroom/pressroom.db'", "addr = '127.0.0.1:8080'",
+		"smtp-url = 'smtp://digest:<redacted>@mail.example.com:587?tls=starttls'",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("pressroom config output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "CHANGE-ME") {
+		t.Error("pressroom config shows the SMTP password")
 	}
 }
 
@@ -64,7 +103,8 @@ func TestDocIncludesFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"nginx/pressroom.conf", "systemd/pressroom.service"} {
+	for _, name := range []string{"nginx/pressroom.conf", "systemd/pressroom.service",
+		"systemd/pressroom-backup.service", "systemd/pressroom-backup.timer", "pressroom.example.toml"} {
 		b, err := os.ReadFile(filepath.FromSlash(name))
 		if err != nil {
 			t.Fatal(err)
