@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/mmcdole/gofeed"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -140,7 +141,12 @@ func TestAdminAPI(t *testing.T) {
 	c := apiClient{t: t, base: base}
 	now := time.Now().Add(-time.Hour).Truncate(time.Second)
 	good := opsArticle("5001", "politics", now)
-	unchanged := dump(t, db)
+	// Serve itself writes digest_slots (a missed digest slot at start-up)
+	// whenever it gets to it: compare everything but that.
+	apiTables := func() string {
+		return regexp.MustCompile(`(?s)== digest_slots .*?\n(== |$)`).ReplaceAllString(dump(t, db), "$1")
+	}
+	unchanged := apiTables()
 
 	t.Run("authentication", func(t *testing.T) {
 		for _, tc := range []struct {
@@ -220,8 +226,8 @@ func TestAdminAPI(t *testing.T) {
 				t.Errorf("%s: errors by line = %v, want %v\n%s", tc.name, got, tc.lines, body)
 			}
 		}
-		if after := dump(t, db); after != unchanged {
-			t.Errorf("rejected requests changed the database")
+		if after := apiTables(); after != unchanged {
+			t.Errorf("rejected requests changed the database:\n%s", cmp.Diff(unchanged, after))
 		}
 	})
 
@@ -274,7 +280,7 @@ func TestAdminAPI(t *testing.T) {
 		if code != http.StatusOK || !strings.Contains(body, `"imported":1`) {
 			t.Errorf("POST /api/views = %d %s", code, body)
 		}
-		before := dump(t, db)
+		before := apiTables()
 		code, _, body = c.do("POST", "/api/views", tok, "application/x-ndjson",
 			fmt.Sprintf(`{"article_id":"5010","at":%q,"count":1}`+"\n"+`{"article_id":"nope","at":%q,"count":1}`+"\n", hour, hour))
 		if code != http.StatusBadRequest {
@@ -282,7 +288,7 @@ func TestAdminAPI(t *testing.T) {
 		} else if e := decodeAPIError(t, body); len(e.Errors) != 1 || e.Errors[0].Line != 2 {
 			t.Errorf("errors = %+v, want one on line 2", e.Errors)
 		}
-		if dump(t, db) != before {
+		if apiTables() != before {
 			t.Error("a rejected views batch changed the database")
 		}
 	})
