@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -64,7 +66,7 @@ func Articles(r io.Reader, name string, sections []news.Section, put func(news.A
 	}
 	ids := newKeySet()
 	c := &collector{file: name}
-	lines := parseLines(r, parseArticle, func(p parsed[news.Article]) {
+	lines := parseLines(r, parseArticle, func(p parsed[news.Article]) bool {
 		a, err := p.v, p.err
 		if err == nil && !known[a.Section] {
 			err = &news.FieldError{Field: "section", Msg: fmt.Sprintf("unknown section %q (%s)", a.Section, knownText)}
@@ -76,13 +78,16 @@ func Articles(r io.Reader, name string, sections []news.Section, put func(news.A
 		}
 		if err != nil {
 			c.add(p.line, err)
-			return
+			return true
 		}
 		if !c.failed() {
 			if err := put(a); err != nil {
 				c.add(p.line, putError(err))
+				// A canceled import need not read the rest of the input.
+				return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 			}
 		}
+		return true
 	})
 	return lines, c.err()
 }

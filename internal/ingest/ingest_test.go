@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -316,5 +317,44 @@ func TestKeySet(t *testing.T) {
 	}
 	if k.n != n {
 		t.Errorf("size = %d, want %d", k.n, n)
+	}
+}
+
+// endless yields valid article lines without end, counting them.
+type endless struct {
+	n    int
+	rest []byte
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	if len(e.rest) == 0 {
+		e.n++
+		e.rest = []byte(line(fmt.Sprint(e.n), nil) + "\n")
+	}
+	k := copy(p, e.rest)
+	e.rest = e.rest[k:]
+	return k, nil
+}
+
+func TestArticlesStopsOnCanceledPut(t *testing.T) {
+	for _, cause := range []error{context.Canceled, context.DeadlineExceeded} {
+		src := &endless{}
+		puts := 0
+		n, err := Articles(src, "f", sections, func(news.Article) error {
+			puts++
+			if puts == 3 {
+				return fmt.Errorf("store: insert: %w", cause)
+			}
+			return nil
+		})
+		if !errors.Is(err, cause) {
+			t.Errorf("error = %v, want %v", err, cause)
+		}
+		if n != 3 || puts != 3 {
+			t.Errorf("lines = %d, puts = %d; want 3, 3", n, puts)
+		}
+		if src.n > 100_000 {
+			t.Errorf("read %d lines after the import was canceled", src.n)
+		}
 	}
 }

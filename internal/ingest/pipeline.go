@@ -35,13 +35,15 @@ const (
 // results through each, in line order. JSON decoding is the costliest part
 // of an import, so it overlaps with the caller's database writes. Memory
 // stays bounded: at most a few batches of about 1 MiB are in flight.
-// parse must not keep the slice it is given. It returns the number of
-// non-blank lines.
-func parseLines[T any](r io.Reader, parse func([]byte) (T, error), each func(parsed[T])) int {
+// parse must not keep the slice it is given. When each returns false,
+// reading stops (the rest of the input is not read). It returns the
+// number of non-blank lines handed to each.
+func parseLines[T any](r io.Reader, parse func([]byte) (T, error), each func(parsed[T]) bool) int {
 	workers := runtime.GOMAXPROCS(0)
 	work := make(chan *lineBatch[T], workers)
 	order := make(chan *lineBatch[T], 2*workers+1)
 	free := make(chan *lineBatch[T], 3*workers+2)
+	quit := make(chan struct{})
 
 	go func() { // reader
 		defer close(work)
@@ -56,6 +58,11 @@ func parseLines[T any](r io.Reader, parse func([]byte) (T, error), each func(par
 			b = nil
 		}
 		for {
+			select {
+			case <-quit:
+				return
+			default:
+			}
 			if b == nil {
 				select {
 				case b = <-free:
@@ -108,11 +115,18 @@ func parseLines[T any](r io.Reader, parse func([]byte) (T, error), each func(par
 	}
 
 	n := 0
+	stopped := false
 	for b := range order {
 		<-b.done
 		for _, p := range b.out {
+			if stopped {
+				break
+			}
 			n++
-			each(p)
+			if !each(p) {
+				stopped = true
+				close(quit) // the reader stops; the loop drains what is in flight
+			}
 		}
 		clear(b.out) // drop references to parsed values
 		select {

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -28,7 +30,7 @@ type wireViews struct {
 func Views(r io.Reader, name string, put func(news.ViewCount) error) (int, error) {
 	buckets := newKeySet()
 	c := &collector{file: name}
-	lines := parseLines(r, parseViews, func(p parsed[news.ViewCount]) {
+	lines := parseLines(r, parseViews, func(p parsed[news.ViewCount]) bool {
 		v, err := p.v, p.err
 		if err == nil {
 			hour := v.At.Unix() - ((v.At.Unix()%3600)+3600)%3600
@@ -39,13 +41,16 @@ func Views(r io.Reader, name string, put func(news.ViewCount) error) (int, error
 		}
 		if err != nil {
 			c.add(p.line, err)
-			return
+			return true
 		}
 		if !c.failed() {
 			if err := put(v); err != nil {
 				c.add(p.line, putError(err))
+				// A canceled import need not read the rest of the input.
+				return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 			}
 		}
+		return true
 	})
 	return lines, c.err()
 }
