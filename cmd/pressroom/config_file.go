@@ -27,9 +27,10 @@ import (
 //	smtp-url = "smtp://digest:secret@mail.example.com:587"
 //
 // The settings are the global flags and every flag of serve (which
-// includes the mail flags that digest commands share). Each has a flag,
-// an environment variable PRESSROOM_<NAME> (upper case, '-' as '_') and a
-// file key; a flag wins over the environment, which wins over the file,
+// includes the mail and digest flags that the digest commands share).
+// Each has a flag, an environment variable (PRESSROOM_<NAME>, upper case
+// with '_' for '-', unless its feature names another: see settingEnv) and
+// a file key; a flag wins over the environment, which wins over the file,
 // which wins over the built-in default. A key that names no setting, or a
 // value its flag refuses, is an error naming the file, line and key.
 
@@ -50,8 +51,16 @@ func (f *configFile) where(key string) string {
 	return fmt.Sprintf("%s:%d: key %q", f.path, f.entries[key].line, key)
 }
 
-// settingEnv is the environment variable of a setting.
+// settingEnv is the environment variable of a setting: the one its
+// feature documents (mail and digest flags), else PRESSROOM_ + the name
+// in upper case with '_' for '-'.
 func settingEnv(name string) string {
+	if ev, ok := mailFlagEnv[name]; ok {
+		return ev
+	}
+	if ev, ok := digestFlagEnv[name]; ok {
+		return ev
+	}
 	return "PRESSROOM_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 

@@ -34,8 +34,10 @@ smtp-workers = 8
 rate = 2.5
 smtp-url = "smtp://digest:hunter2@mail.example.com:587"
 secret = "0123456789abcdef0123456789abcdef"
+cutoff = "09:00"
 `)
 	t.Setenv("PRESSROOM_TZ", "UTC")
+	t.Setenv("PRESSROOM_DIGEST_CUTOFF", "07:30") // a feature's own variable name
 	t.Setenv("PRESSROOM_ADDR", "127.0.0.1:7001")
 	r := pressroom(t, "", "config", "--config", file, "--addr", "127.0.0.1:7002", "--log-level", "debug")
 	r.want(t, 0)
