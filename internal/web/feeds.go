@@ -220,7 +220,7 @@ func (f *feedService) refresh(ctx context.Context) (*feedState, error) {
 		return nil, fmt.Errorf("web: feeds: %w", err)
 	}
 	f.metrics.ObserveFeedBuild("all", time.Since(start))
-	st := newFeedState(set)
+	st := newFeedState(set, prev, now)
 	f.cur.Store(st)
 	f.mu.Unlock()
 
@@ -250,7 +250,12 @@ func (f *feedService) current(ctx context.Context) (*feedState, error) {
 	return f.refresh(ctx)
 }
 
-func newFeedState(set *feeds.Set) *feedState {
+// newFeedState prepares set for serving. Last-Modified is the feed's own
+// date (its newest article) unless that would not move forward although
+// the bytes changed, as when the newest article is retracted: a client
+// asking If-Modified-Since would then wrongly get 304, so the change is
+// dated now instead. Unchanged files keep their date.
+func newFeedState(set *feeds.Set, prev *feedState, now time.Time) *feedState {
 	st := &feedState{set: set, files: make(map[string]*servedFile, len(set.Files)), names: set.Feeds(), titles: map[string]string{}}
 	for i := range set.Files {
 		f := &set.Files[i]
@@ -261,12 +266,26 @@ func newFeedState(set *feeds.Set) *feedState {
 		if f.Format == "" {
 			p = "/" + f.Name
 		}
-		st.files[p] = newServedFile(f)
+		modified := f.Modified.UTC().Truncate(time.Second)
+		if prev != nil {
+			if old, ok := prev.files[p]; ok {
+				switch {
+				case old.etag == f.ETag:
+					modified = old.modified
+				case !modified.After(old.modified):
+					modified = now.UTC().Truncate(time.Second)
+					if !modified.After(old.modified) {
+						modified = old.modified.Add(time.Second)
+					}
+				}
+			}
+		}
+		st.files[p] = newServedFile(f, modified)
 	}
 	return st
 }
 
-func newServedFile(f *feeds.File) *servedFile {
+func newServedFile(f *feeds.File, modified time.Time) *servedFile {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level cannot fail
 	_, _ = zw.Write(f.Data)                                  // writing to a bytes.Buffer cannot fail
@@ -276,8 +295,8 @@ func newServedFile(f *feeds.File) *servedFile {
 		contentType:  f.ContentType,
 		etag:         f.ETag,
 		gzETag:       strings.TrimSuffix(f.ETag, `"`) + `-gz"`, // a strong tag differs per content coding
-		lastModified: f.Modified.UTC().Format(http.TimeFormat),
-		modified:     f.Modified.UTC().Truncate(time.Second),
+		lastModified: modified.Format(http.TimeFormat),
+		modified:     modified,
 		plain:        f.Data,
 		gz:           gz,
 		plainLen:     strconv.Itoa(len(f.Data)),

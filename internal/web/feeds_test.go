@@ -385,6 +385,42 @@ func TestFeedsRebuildOnChange(t *testing.T) {
 	}
 }
 
+// TestFeedsRetraction: when the newest article is deleted the feed's own
+// date moves back, but Last-Modified must not, or If-Modified-Since
+// clients would keep the retracted article.
+func TestFeedsRetraction(t *testing.T) {
+	h := newFeedHarness(t, nil)
+	ctx := context.Background()
+	before := h.do("GET", "/feeds/politics.rss")
+	lm := before.Header.Get("Last-Modified")
+	h.clock.Advance(10 * time.Minute)
+	if err := h.db.DeleteArticle(ctx, "3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.RefreshFeeds(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := h.do("GET", "/feeds/politics.rss", "If-Modified-Since", lm)
+	if after.StatusCode != 200 {
+		t.Fatalf("If-Modified-Since the old date after a retraction: %d, want 200", after.StatusCode)
+	}
+	if bytes.Contains(readAll(t, after.Body), []byte("politics/3")) {
+		t.Error("the retracted article is still in the feed")
+	}
+	if got, want := after.Header.Get("Last-Modified"), h.clock.Now().Format(http.TimeFormat); got != want {
+		t.Errorf("Last-Modified = %q, want the rebuild time %q", got, want)
+	}
+	// An unchanged feed keeps its date across rebuilds.
+	world := h.do("GET", "/feeds/world.rss").Header.Get("Last-Modified")
+	h.importArticles(feedArticle("11", "economy", feedNow.Add(-5*time.Hour), false))
+	if err := h.srv.RefreshFeeds(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.do("GET", "/feeds/world.rss").Header.Get("Last-Modified"); got != world {
+		t.Errorf("world.rss Last-Modified moved from %q to %q without a change", world, got)
+	}
+}
+
 // TestFeedsRunRefresher: the background refresher picks a change up
 // without anyone calling RefreshFeeds.
 func TestFeedsRunRefresher(t *testing.T) {
