@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/pressroom/pressroom/digest"
 	"github.com/pressroom/pressroom/internal/ingest"
 	"github.com/pressroom/pressroom/internal/news"
 	"github.com/pressroom/pressroom/internal/store"
@@ -80,6 +82,11 @@ ignored; the temporary directory is removed on exit unless --keep.`)
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Loaded the demo newsroom into %s: %s.\n", e.cfg.DB, sum)
+	dates, err := planDemoEditions(ctx, e, db, e.now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Planned the press review archive: %s.\n", strings.Join(dates, ", "))
 	o.ready = func(baseURL string) {
 		fmt.Fprintln(e.stdout, "Open in a browser:")
 		for _, u := range demoURLs() {
@@ -188,4 +195,26 @@ func parseDemoSections(data []byte) ([]news.Section, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// planDemoEditions plans the press review of the two most recent days whose
+// cutoff (the default 08:00) has passed, oldest first, so the demo's web
+// archive at /digest/ has editions to show. The demo has no subscribers,
+// so nothing is sent. It returns the dates planned.
+func planDemoEditions(ctx context.Context, e *env, db *store.DB, now time.Time) ([]string, error) {
+	p, err := digest.NewPlanner(db, digest.PlanOptions{Location: e.cfg.Location, Logger: e.logger})
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	day := now.In(e.cfg.Location)
+	if now.Before(p.CutoffOf(day)) {
+		day = day.AddDate(0, 0, -1)
+	}
+	dates := []string{day.AddDate(0, 0, -1).Format("2006-01-02"), day.Format("2006-01-02")}
+	for _, d := range dates {
+		if _, err := p.Plan(ctx, d, now); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
+	return dates, nil
 }

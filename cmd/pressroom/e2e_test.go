@@ -556,6 +556,16 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo index lacks %q", want)
 		}
 	}
+	ed := regexp.MustCompile(`Planned the press review archive: (\d{4}-\d\d-\d\d), (\d{4}-\d\d-\d\d)\.`).FindStringSubmatch(out.String())
+	if ed == nil {
+		t.Fatalf("demo did not plan the archive editions; output:\n%s", out.String())
+	}
+	if code, body := httpGet(t, base+"/digest/"); code != 200 || !strings.Contains(body, "/digest/"+ed[1]) || !strings.Contains(body, "/digest/"+ed[2]) {
+		t.Errorf("GET /digest/ = %d, want links to %s and %s:\n%s", code, ed[1], ed[2], body)
+	}
+	if code, body := httpGet(t, base+"/digest/"+ed[2]); code != 200 || !strings.Contains(body, `href="https://news.example.org/`) {
+		t.Errorf("GET /digest/%s = %d, want an edition linking its articles:\n%.2000s", ed[2], code, body)
+	}
 	if code, body := httpGet(t, base+"/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("GET /healthz = %d %q", code, body)
 	}
