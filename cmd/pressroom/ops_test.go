@@ -720,3 +720,84 @@ func TestRetentionJob(t *testing.T) {
 		t.Errorf("articles = %d, %v; retention must not touch them", n, err)
 	}
 }
+
+// TestRetractionBeforePlanning: an article retracted through the API is
+// not in an edition planned afterwards.
+func TestRetractionBeforePlanning(t *testing.T) {
+	path := newsroom(t)
+	tok := createToken(t, path, "cms")
+	db := openDB(t, path)
+	srv, err := web.New(web.Options{Store: db, API: &web.APIOptions{Store: apiStore{db}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	c := apiClient{t: t, base: ts.URL}
+	pub := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	batch := opsArticle("9001", "politics", pub) + "\n" + opsArticle("9002", "politics", pub.Add(time.Hour)) + "\n"
+	if code, _, body := c.do("POST", "/api/articles", tok, "application/x-ndjson", batch); code != 200 {
+		t.Fatalf("POST = %d %s", code, body)
+	}
+	if code, _, body := c.do("DELETE", "/api/articles/9002", tok, "", ""); code != http.StatusNoContent {
+		t.Fatalf("DELETE = %d %s", code, body)
+	}
+	r := pressroom(t, "", "digest", "plan", "--db", path, "--tz", "UTC", "--cutoff", "08:00", "--date", "2026-11-21")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "articles: 1\n") {
+		t.Errorf("digest plan output:\n%s", r.stdout)
+	}
+	ed, err := db.EditionByDate(context.Background(), "2026-11-21")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range ed.Sections {
+		for _, a := range s.Articles {
+			ids = append(ids, a.ID)
+		}
+	}
+	if fmt.Sprint(ids) != "[9001]" {
+		t.Errorf("planned edition holds %v, want only 9001 (9002 was retracted)", ids)
+	}
+}
+
+// TestAPIBodyCapWhileStreaming: a chunked body (no Content-Length) that
+// grows past the cap is cut off while it streams: 413, nothing written.
+func TestAPIBodyCapWhileStreaming(t *testing.T) {
+	path := newsroom(t)
+	tok := createToken(t, path, "cms")
+	db := openDB(t, path)
+	srv, err := web.New(web.Options{Store: db, API: &web.APIOptions{Store: apiStore{db}, MaxBody: 64 << 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	pr, pw := io.Pipe()
+	go func() {
+		now := time.Now().Add(-time.Hour)
+		for i := 0; i < 2000; i++ {
+			if _, err := fmt.Fprintln(pw, opsArticle(fmt.Sprintf("c%05d", i), "sport", now)); err != nil {
+				return // the server stopped reading
+			}
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", ts.URL+"/api/articles", pr)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	pr.CloseWithError(io.ErrClosedPipe)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("chunked oversized POST = %d %s, want 413", resp.StatusCode, body)
+	}
+	if n, err := db.ArticleCount(context.Background()); err != nil || n != 0 {
+		t.Errorf("%d articles after the rejected stream (%v), want 0", n, err)
+	}
+}

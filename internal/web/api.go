@@ -172,7 +172,7 @@ func (s *Server) authorized(kind string, h http.HandlerFunc) http.HandlerFunc {
 			s.tooLarge(w, kind)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.api.opts.MaxBody)
+		r.Body = &cappedBody{ReadCloser: http.MaxBytesReader(w, r.Body, s.api.opts.MaxBody)}
 		s.logger.Debug("API request authorized", "request_id", RequestID(r.Context()), "token", tok.Name)
 		h(w, r)
 	}
@@ -181,6 +181,23 @@ func (s *Server) authorized(kind string, h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) tooLarge(w http.ResponseWriter, kind string) {
 	s.apiFail(w, kind, "too_large", http.StatusRequestEntityTooLarge,
 		fmt.Sprintf("request body larger than %d bytes; split the batch (nothing was written)", s.api.opts.MaxBody), nil)
+}
+
+// cappedBody remembers that the body hit the cap: ingest reports read
+// errors as line errors in its own words, and the answer must still be
+// 413, not a list of bad lines.
+type cappedBody struct {
+	io.ReadCloser
+	hit bool
+}
+
+func (c *cappedBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		c.hit = true
+	}
+	return n, err
 }
 
 // apiServerError logs err and answers 500 in JSON, without details.
@@ -264,8 +281,9 @@ var errUnsupportedType = errors.New("unsupported content type")
 func (s *Server) inputError(w http.ResponseWriter, r *http.Request, kind string, err error) {
 	var tooBig *http.MaxBytesError
 	var lines ingest.Errors
+	cb, _ := r.Body.(*cappedBody)
 	switch {
-	case errors.As(err, &tooBig):
+	case errors.As(err, &tooBig), cb != nil && cb.hit:
 		s.tooLarge(w, kind)
 	case errors.Is(err, errUnsupportedType):
 		s.apiFail(w, kind, "invalid", http.StatusUnsupportedMediaType,
