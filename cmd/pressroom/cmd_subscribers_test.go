@@ -243,7 +243,11 @@ func TestServeSubscriptions(t *testing.T) {
 	if res := form(url.Values{"email": {"reader@example.com"}, "sections": {"sport"}, "csrf": {m[1]}}); res.StatusCode != 200 {
 		t.Fatalf("POST /subscribe = %d", res.StatusCode)
 	}
-	files, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
+	// The email is sent in the background: wait for it.
+	var files []string
+	for deadline := time.Now().Add(20 * time.Second); len(files) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		files, _ = filepath.Glob(filepath.Join(outbox, "[^.]*.eml")) // not the outbox's .tmp-* files
+	}
 	if len(files) != 1 {
 		t.Fatalf("outbox %s holds %v, want one message", outbox, files)
 	}

@@ -191,6 +191,10 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 		if err := srv.Shutdown(shutdownCtx); err != nil {
 			httpErr = fmt.Errorf("serve: shut down HTTP server: %w", err)
 		}
+		// Sign-up emails still on their way (sent in the background).
+		if err := handler.FlushMail(shutdownCtx); err != nil && httpErr == nil {
+			httpErr = err
+		}
 	})
 	wg.Go(func() { schedErr = sched.Stop(shutdownCtx); jobs.Wait() })
 	wg.Wait()

@@ -31,8 +31,9 @@ import (
 // the preference centre and one-click unsubscribe.
 //
 // Privacy: POST /subscribe answers with the same page whatever the
-// address's state (new, pending, active, unsubscribed, bounced), so the
-// page never reveals who is subscribed; only the mailbox owner learns it,
+// address's state (new, pending, active, unsubscribed, bounced), without
+// waiting for the email (sent in the background), so the page never
+// reveals who is subscribed; only the mailbox owner learns it,
 // from the email (a confirmation link, or an "already subscribed" notice
 // with the preference-centre link). At most one such email goes to an
 // address per MailGap, however often it is signed up.
@@ -102,6 +103,7 @@ type subscriptions struct {
 	csrf    *http.CrossOriginProtection
 	mailTxt *texttemplate.Template
 	mailHTM *htmltemplate.Template
+	sending sync.WaitGroup // sign-up emails being sent in the background
 }
 
 // Email template names in templates/email (NAME.subject.txt, NAME.txt,
@@ -607,12 +609,42 @@ func (s *Server) signUpMail(ctx context.Context, r *http.Request, sub news.Subsc
 		s.logger.Error("Sign-up email not composed", "request_id", RequestID(ctx), "subscriber_id", sub.ID, "error", err)
 		return
 	}
-	res := s.subs.opts.Mailer.Send(ctx, msg)
-	if res.Err != nil {
-		s.logger.Error("Sign-up email failed", "request_id", RequestID(ctx), "subscriber_id", sub.ID, "status", res.Status.String(), "error", res.Err)
-		return
+	// Sent in the background: the answer must not wait for (and so not
+	// reveal by its timing) the mail server, nor hang when it is slow.
+	// FlushMail waits for these sends.
+	reqID := RequestID(ctx)
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	s.subs.sending.Add(1)
+	go func() {
+		defer s.subs.sending.Done()
+		defer cancel()
+		res := s.subs.opts.Mailer.Send(sendCtx, msg)
+		if res.Err != nil {
+			s.logger.Error("Sign-up email failed", "request_id", reqID, "subscriber_id", sub.ID, "status", res.Status.String(), "error", res.Err)
+			return
+		}
+		s.logger.Info("Sign-up email sent", "request_id", reqID, "subscriber_id", sub.ID, "template", name, "message_id", msg.MessageID)
+	}()
+}
+
+// FlushMail waits until the sign-up emails started so far have been
+// handed to the mail sender, or ctx ends. serve calls it when shutting
+// down, after the HTTP server has stopped taking requests.
+func (s *Server) FlushMail(ctx context.Context) error {
+	if s.subs == nil {
+		return nil
 	}
-	s.logger.Info("Sign-up email sent", "request_id", RequestID(ctx), "subscriber_id", sub.ID, "template", name, "message_id", msg.MessageID)
+	done := make(chan struct{})
+	go func() {
+		s.subs.sending.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("web: flush sign-up emails: %w", ctx.Err())
+	}
 }
 
 // sectionTitles maps chosen slugs to titles for the email; nil means all.

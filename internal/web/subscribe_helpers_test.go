@@ -248,6 +248,11 @@ func (h *harness) token(id int64, p news.TokenPurpose) string {
 // mails returns the outbox's messages, oldest file first.
 func (h *harness) mails() []parsedMail {
 	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.srv.FlushMail(ctx); err != nil {
+		h.t.Fatal(err)
+	}
 	return readOutbox(h.t, h.outbox)
 }
 
@@ -262,7 +267,7 @@ type parsedMail struct {
 
 func readOutbox(t testing.TB, dir string) []parsedMail {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(dir, "*.eml"))
+	paths, err := filepath.Glob(filepath.Join(dir, "[^.]*.eml")) // not the outbox's .tmp-* files
 	if err != nil {
 		t.Fatal(err)
 	}

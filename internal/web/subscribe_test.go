@@ -688,3 +688,45 @@ func TestSignUpBehindProxy(t *testing.T) {
 		t.Errorf("consent log IP = %q, want the reader's 198.51.100.2", log[0].IP)
 	}
 }
+
+// blockingMailer holds every message until released, like a slow SMTP
+// relay.
+type blockingMailer struct {
+	next    web.MailSender
+	release chan struct{}
+}
+
+func (b *blockingMailer) Send(ctx context.Context, m *mail.Message) mail.Result {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return mail.Result{Status: mail.Temporary, Err: ctx.Err()}
+	}
+	return b.next.Send(ctx, m)
+}
+
+// TestSignUpDoesNotWaitForMail: the answer comes while the mail server is
+// still busy, so its timing says nothing about whether an email was due.
+func TestSignUpDoesNotWaitForMail(t *testing.T) {
+	bm := &blockingMailer{release: make(chan struct{})}
+	h := newHarness(t, "", func(o *web.SubscribeOptions) { bm.next = o.Mailer; o.Mailer = bm })
+	done := make(chan int, 1)
+	go func() { done <- h.signUp("slow@example.com", "").Code }()
+	select {
+	case code := <-done:
+		if code != http.StatusOK {
+			t.Fatalf("POST /subscribe = %d", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the sign-up page waited for the mail server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := h.srv.FlushMail(ctx); err == nil {
+		t.Error("FlushMail returned while an email was still being sent")
+	}
+	close(bm.release)
+	if m := h.mails(); len(m) != 1 {
+		t.Fatalf("%d emails after the mail server answered, want 1", len(m))
+	}
+}
