@@ -465,16 +465,16 @@ func (db *DB) ImportArticles(ctx context.Context, now time.Time, fill func(put f
 			}
 			res, err := insStmt.ExecContext(ctx, articleArgs(&ins, hash)...)
 			if err != nil {
-				return fmt.Errorf("store: insert article %q: %w", a.ID, err)
+				return fmt.Errorf("store: insert article %q: %w", a.ID, ctxErr(ctx, err))
 			}
 			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("store: insert article %q: %w", a.ID, err)
+				return fmt.Errorf("store: insert article %q: %w", a.ID, ctxErr(ctx, err))
 			} else if n == 1 {
 				c.Inserted++
 				return nil
 			}
 			if err := sel.QueryRowContext(ctx, a.ID).Scan(&seq, &oldHash, &oldUpd, &oldUpdOff); err != nil {
-				return fmt.Errorf("store: article %q: %w", a.ID, err)
+				return fmt.Errorf("store: article %q: %w", a.ID, ctxErr(ctx, err))
 			}
 			contentChanged := !bytes.Equal(hash, oldHash)
 			switch {
@@ -492,7 +492,7 @@ func (db *DB) ImportArticles(ctx context.Context, now time.Time, fill func(put f
 				return nil
 			}
 			if _, err := upd.ExecContext(ctx, append(articleArgs(&a, hash), seq)...); err != nil {
-				return fmt.Errorf("store: update article %q: %w", a.ID, err)
+				return fmt.Errorf("store: update article %q: %w", a.ID, ctxErr(ctx, err))
 			}
 			c.Updated++
 			return nil

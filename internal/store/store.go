@@ -218,16 +218,26 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Write(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+		return fmt.Errorf("store: begin: %w", ctxErr(ctx, err))
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+		return fmt.Errorf("store: commit: %w", ctxErr(ctx, err))
 	}
 	return nil
+}
+
+// ctxErr returns err, or ctx's error when ctx is done: database/sql rolls
+// a transaction back as soon as its context is canceled, so a statement
+// in it may fail with "statement is closed" instead of the cause.
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	return err
 }
 
 // Checkpoint copies the WAL into the main database file and truncates it.

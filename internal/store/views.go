@@ -48,12 +48,12 @@ func (db *DB) ImportViews(ctx context.Context, fill func(put func(news.ViewCount
 				}
 				if err != nil {
 					lastID = ""
-					return fmt.Errorf("store: views of article %q: %w", v.ArticleID, err)
+					return fmt.Errorf("store: views of article %q: %w", v.ArticleID, ctxErr(ctx, err))
 				}
 				lastID = v.ArticleID
 			}
 			if _, err := ups.ExecContext(ctx, lastSeq, hourOf(v.At), v.Count); err != nil {
-				return fmt.Errorf("store: views of article %q: %w", v.ArticleID, err)
+				return fmt.Errorf("store: views of article %q: %w", v.ArticleID, ctxErr(ctx, err))
 			}
 			n++
 			return nil
