@@ -347,8 +347,15 @@ func TestAdminAPI(t *testing.T) {
 				t.Errorf("%s%v = %v, want at least %v", tc.name, tc.labels, got, tc.min)
 			}
 		}
-		if _, ok := fams["pressroom_process_resident_memory_bytes"]; !ok {
-			t.Error("no process metrics")
+		for _, name := range []string{"pressroom_process_resident_memory_bytes", "pressroom_go_goroutines"} {
+			if _, ok := fams[name]; !ok {
+				t.Errorf("no %s", name)
+			}
+		}
+		for name := range fams {
+			if !strings.HasPrefix(name, "pressroom_") {
+				t.Errorf("metric %s lacks the pressroom_ prefix", name)
+			}
 		}
 	})
 

@@ -111,8 +111,13 @@ func NewMetrics(store MetricsStore, logger *slog.Logger) *Metrics {
 		m.httpRequests, m.httpDuration, m.feedRequests, m.feedBuilds,
 		m.ingestItems, m.ingestRejected, m.smtpReplies,
 		m.jobRuns, m.jobFailures, m.jobLastSuccess, m.jobDuration,
+	)
+	// The runtime and process metrics too carry the prefix
+	// (pressroom_go_goroutines, pressroom_process_resident_memory_bytes),
+	// so every series of this service is found under one name space.
+	prometheus.WrapRegistererWithPrefix("pressroom_", reg).MustRegister(
 		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "pressroom"}),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	if store != nil {
 		reg.MustRegister(&deliveryCollector{store: store, logger: logger})
