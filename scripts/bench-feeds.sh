@@ -5,11 +5,15 @@
 # --feeds-out), on this machine, measured with wrk.
 #
 # Usage: scripts/bench-feeds.sh            (from the repository root)
-#   DURATION=10s CONNECTIONS=32 THREADS=2 FEED=all.rss scripts/bench-feeds.sh
+#   DURATION=5s ROUNDS=3 CONNECTIONS=32 THREADS=2 FEED=all.rss scripts/bench-feeds.sh
+# The two servers are measured in alternation, ROUNDS times each, and the
+# median of each is reported, so a load change on a shared machine hits
+# both alike.
 # Needs: go, wrk, nginx, curl (Debian packages golang, wrk, nginx, curl).
 set -euo pipefail
 
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 FEED=${FEED:-all.rss}
@@ -97,12 +101,24 @@ rps() { # rps URL [HEADER]: requests/s from one wrk run
 }
 
 size=$(wc -c <"$work/a")
-echo "feed $FEED: $size bytes; wrk -t$THREADS -c$CONNECTIONS -d$DURATION; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-p200=$(rps "$base/feeds/$FEED")
-n200=$(rps "$nurl")
-p304=$(rps "$base/feeds/$FEED" "If-None-Match: $petag")
-n304=$(rps "$nurl" "If-None-Match: $netag")
-pgz=$(rps "$base/feeds/$FEED" "Accept-Encoding: gzip")
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# compare NAME PRESSROOM_URL PRESSROOM_HEADER NGINX_URL NGINX_HEADER: alternate
+# the two, ROUNDS times, and print the two medians.
+compare() {
+	local ps=() ns=()
+	for _ in $(seq "$ROUNDS"); do
+		ps+=("$(rps "$2" ${3:+"$3"})")
+		[ -n "$4" ] && ns+=("$(rps "$4" ${5:+"$5"})")
+	done
+	local pm nm=-
+	pm=$(printf '%s\n' "${ps[@]}" | median)
+	[ -n "$4" ] && nm=$(printf '%s\n' "${ns[@]}" | median)
+	echo "$pm $nm"
+}
+echo "feed $FEED: $size bytes; wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS alternating rounds, medians; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+read -r p200 n200 < <(compare 200 "$base/feeds/$FEED" "" "$nurl" "")
+read -r p304 n304 < <(compare 304 "$base/feeds/$FEED" "If-None-Match: $petag" "$nurl" "If-None-Match: $netag")
+read -r pgz _ < <(compare gzip "$base/feeds/$FEED" "Accept-Encoding: gzip" "" "")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 printf '\n| request | pressroom req/s | nginx req/s | pressroom / nginx |\n|---|---|---|---|\n'
 printf '| GET %s (200, %s bytes) | %s | %s | %s |\n' "$FEED" "$size" "$p200" "$n200" "$(ratio "$p200" "$n200")"
