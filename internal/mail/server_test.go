@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -47,6 +48,9 @@ type testServer struct {
 
 	// TLS enables STARTTLS with this configuration.
 	TLS *tls.Config
+	// Users, when set, requires AUTH PLAIN with one of these
+	// user -> password pairs before MAIL FROM.
+	Users map[string]string
 
 	attempts map[string]int
 	srv      *smtp.Server
@@ -122,12 +126,33 @@ type testSession struct {
 	count int
 	from  string
 	to    []string
+	user  string
+}
+
+func (s *testSession) AuthMechanisms() []string {
+	if s.ts.Users == nil {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (s *testSession) Auth(mech string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if want, ok := s.ts.Users[user]; !ok || want != pass {
+			return smtp.ErrAuthFailed
+		}
+		s.user = user
+		return nil
+	}), nil
 }
 
 func (s *testSession) Reset()        { s.from, s.to = "", nil }
 func (s *testSession) Logout() error { return nil }
 
 func (s *testSession) Mail(from string, _ *smtp.MailOptions) error {
+	if s.ts.Users != nil && s.user == "" {
+		return smtp.ErrAuthRequired
+	}
 	if s.ts.CloseAfter > 0 && s.count >= s.ts.CloseAfter {
 		_ = s.conn.Close()
 		return errors.New("closing")

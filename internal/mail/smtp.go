@@ -262,8 +262,10 @@ func (s *SMTP) Send(ctx context.Context, m *Message) Result {
 	for attempt := 0; ; attempt++ {
 		if cn.c == nil {
 			if err := s.dial(ctx, cn); err != nil {
+				// Even a 5xx here (AUTH refused) is the relay's or the
+				// configuration's problem, not the reader's: defer.
 				err = fmt.Errorf("mail: smtp: connect %s:%d: %w", s.opts.Endpoint.Host, s.opts.Endpoint.Port, err)
-				return Result{Status: Temporary, Reply: err.Error(), Err: err}
+				return Result{Status: Temporary, Reply: err.Error(), Code: replyCode(err.Error()), Err: err}
 			}
 		}
 		err := s.client.SendWithSMTPClient(cn.c, msg)

@@ -456,8 +456,10 @@ func TestSMTPStartTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
 	ts := newTestServer(t, func(ts *testServer) {
 		ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ts.Users = map[string]string{"digest": "s3cr:et@"}
 	})
-	e, err := ParseURL("smtp://" + ts.Addr + "?tls=starttls")
+	// Credentials from the URL (percent-encoded), AUTH PLAIN after STARTTLS.
+	e, err := ParseURL("smtp://digest:s3cr%3Aet%40@" + ts.Addr + "?tls=starttls")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,6 +487,18 @@ func TestSMTPStartTLS(t *testing.T) {
 	}
 	if n := len(ts.Messages()); n != 20 {
 		t.Errorf("server received %d, want 20", n)
+	}
+	// A wrong password is a permanent failure naming the reason.
+	bad, _ := ParseURL("smtp://digest:wrong@" + ts.Addr + "?tls=starttls")
+	s3, err := NewSMTP(SMTPOptions{Endpoint: bad, Timeout: 5 * time.Second,
+		TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A wrong password is the configuration's fault, not the reader's:
+	// temporary (deferred), with the server's code.
+	if r := s3.Send(context.Background(), readerMessage(99)); r.Status != Temporary || r.Code != 535 || !strings.Contains(r.Reply, "Authentication failed") {
+		t.Errorf("send with a wrong password = %+v", r)
 	}
 	// A server without STARTTLS is refused when tls=starttls.
 	plain := newTestServer(t, nil)
