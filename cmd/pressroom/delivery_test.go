@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -793,5 +794,57 @@ func TestDryRun(t *testing.T) {
 	}
 	if !strings.Contains(res.stdout, fmt.Sprintf("wrote %d emails", len(queued))) {
 		t.Errorf("output: %s", res.stdout)
+	}
+}
+
+// TestServeCatchesUpTheDigest starts serve one minute after its digest
+// slot (on the real clock): the start-up catch-up plans and sends the
+// edition through SMTP, and records the slot.
+func TestServeCatchesUpTheDigest(t *testing.T) {
+	ctx := context.Background()
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	now := time.Now().In(loc)
+	slotAt := now.Add(-time.Minute).Truncate(time.Minute)
+	path := filepath.Join(t.TempDir(), "pressroom.db")
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadDemo(ctx, db, now); err != nil { // newest article within the last 24 hours
+		t.Fatal(err)
+	}
+	if _, err := db.ImportSubscribers(ctx, now, func(put func(news.Subscriber) error) error {
+		for i := range 5 {
+			if err := put(news.Subscriber{Email: fmt.Sprintf("r%d@reader.example", i), Status: news.StatusActive, DeliveryHour: -1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	srv := newTestServer(t, nil)
+	hm := slotAt.Format("15:04")
+	_, _, stop := started(t, regexp.MustCompile(`serving (http://\S+) \(database`), "serve", "--db", path, "--addr", "127.0.0.1:0",
+		"--smtp-url", srv.URL(), "--from", "Вестник <digest@news.example>", "--tz", "Europe/Moscow",
+		"--digest-cron", fmt.Sprintf("%d %d * * *", slotAt.Minute(), slotAt.Hour()), "--cutoff", hm)
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.Len() < 5 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	r := stop()
+	r.want(t, 0)
+	if srv.Len() != 5 {
+		t.Fatalf("server got %d messages, want 5\n%s", srv.Len(), r.stderr)
+	}
+	for _, want := range []string{"Digest delivery scheduled", "Catching up a missed digest slot"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("serve log lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	outcome, err := openDB(t, path).Slot(ctx, slotAt)
+	if err != nil || outcome != "run" {
+		t.Errorf("slot %v: %q (%v), want run", slotAt, outcome, err)
 	}
 }
