@@ -386,26 +386,17 @@ func writeFileAtomic(path string, data []byte) error {
 }
 
 // digestArchive is the web archive's configuration for serve: the
-// renderer is built from the digest settings' environment variables and
-// the site's base URL.
-func digestArchive(e *env, baseURL string) (*web.DigestOptions, error) {
-	d := &digestFlags{newsroom: "Pressroom"}
-	for name, env := range digestFlagEnv {
-		v, ok := e.lookupEnv(env)
-		if !ok {
-			continue
-		}
-		switch name {
-		case "newsroom":
-			d.newsroom = v
-		case "postal-address":
-			d.postalAddress = v
-		}
+// renderer built from serve's own digest flags (--newsroom,
+// --postal-address; their environment variables and config-file keys).
+func digestArchive(e *env, d *deliveryFlags, baseURL string) (*web.DigestOptions, error) {
+	if err := d.digest.resolveEnv(d.cf, e.lookupEnv); err != nil {
+		return nil, err
 	}
-	if strings.TrimSpace(d.postalAddress) == "" {
-		d.postalAddress = defaultPostalAddress
+	addr := d.digest.postalAddress
+	if strings.TrimSpace(addr) == "" {
+		addr = defaultPostalAddress
 	}
-	r, err := digest.NewRenderer(digest.Options{BaseURL: baseURL, Newsroom: d.newsroom, PostalAddress: d.postalAddress,
+	r, err := digest.NewRenderer(digest.Options{BaseURL: baseURL, Newsroom: d.digest.newsroom, PostalAddress: addr,
 		Location: e.cfg.Location, Logger: e.logger})
 	if err != nil {
 		return nil, err

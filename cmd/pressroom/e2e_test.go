@@ -698,3 +698,20 @@ func TestImportManyBadLines(t *testing.T) {
 		t.Error("failed import changed the database")
 	}
 }
+
+// TestServeArchiveUsesDigestFlags: the web archive is rendered with serve's
+// own --newsroom and --postal-address, not only their environment
+// variables.
+func TestServeArchiveUsesDigestFlags(t *testing.T) {
+	base, out, stop := started(t, regexp.MustCompile(`(http://\S+)/ +sections`), "demo", "--addr", "127.0.0.1:0",
+		"--newsroom", "Vestnik Wire", "--postal-address", "12 Example Lane, Springfield")
+	ed := regexp.MustCompile(`Planned the press review archive: \S+, (\d{4}-\d\d-\d\d)\.`).FindStringSubmatch(out.String())
+	if ed == nil {
+		t.Fatalf("demo did not plan the archive editions; output:\n%s", out.String())
+	}
+	code, body := httpGet(t, base+"/digest/"+ed[1])
+	if code != 200 || !strings.Contains(body, "Vestnik Wire") || !strings.Contains(body, "12 Example Lane, Springfield") {
+		t.Errorf("GET /digest/%s = %d, want the newsroom and postal address from the flags:\n%.3000s", ed[1], code, body)
+	}
+	stop().want(t, 0)
+}

@@ -129,7 +129,7 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 	}
 	// Features register their scheduled jobs (sched.Add) and set their
 	// web options (wopts) here.
-	if wopts.Digest, err = digestArchive(e, baseURL); err != nil {
+	if wopts.Digest, err = digestArchive(e, o.delivery, baseURL); err != nil {
 		ln.Close()
 		return err
 	}
