@@ -533,7 +533,13 @@ func alternates(t *testing.T, page []byte) []string {
 
 func TestFeedAutodiscovery(t *testing.T) {
 	h := newFeedHarness(t, nil)
-	got := alternates(t, readAll(t, h.do("GET", "/").Body))
+	page := readAll(t, h.do("GET", "/").Body)
+	got := alternates(t, page)
+	// Feed finders that match markup rather than parse it need the type
+	// written plainly, not as "application/rss&#43;xml".
+	if !strings.Contains(string(page), `<link rel="alternate" type="application/rss+xml"`) {
+		t.Errorf("index page does not write the RSS link's type plainly:\n%s", page)
+	}
 	want := []string{
 		"application/rss+xml Pressroom: Latest news (RSS 2.0) https://news.example.com/feeds/all.rss",
 		"application/atom+xml Pressroom: Latest news (Atom 1.0) https://news.example.com/feeds/all.atom",

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/pressroom/pressroom/templates"
@@ -37,6 +38,20 @@ type Alternate struct {
 	Type  string // MIME type, e.g. "application/rss+xml"
 	Title string
 	Href  string
+}
+
+// TypeAttr is the link's type attribute, written out as is. html/template
+// would escape the "+" of "application/rss+xml" as "&#43;": valid HTML,
+// but feed finders that match the raw markup miss it. Type comes from
+// the feed formats' own constants; anything but a plain MIME type is left
+// to the escaper.
+func (a Alternate) TypeAttr() template.HTMLAttr {
+	for _, c := range a.Type {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.ContainsRune("/+.-", c)) {
+			return template.HTMLAttr(`type="` + template.HTMLEscapeString(a.Type) + `"`)
+		}
+	}
+	return template.HTMLAttr(`type="` + a.Type + `"`)
 }
 
 // parsePages parses layout.html with each other page in templates/web,

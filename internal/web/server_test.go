@@ -265,7 +265,7 @@ func TestEveryPageTemplateExecutes(t *testing.T) {
 			continue
 		}
 		got := buf.String()
-		if !strings.Contains(got, "</html>") || !strings.Contains(got, `<link rel="alternate" type="application/rss&#43;xml" title="All news" href="/feeds/all.rss">`) {
+		if !strings.Contains(got, "</html>") || !strings.Contains(got, `<link rel="alternate" type="application/rss+xml" title="All news" href="/feeds/all.rss">`) {
 			t.Errorf("%s: incomplete page:\n%s", name, got)
 		}
 	}
