@@ -52,6 +52,13 @@ func (c *batchConn) flush() error {
 	return err
 }
 
+// dialSlot receives the connection dialBatched opened, so that the
+// caller can close it when go-mail gives up later in the dial (HELO,
+// STARTTLS or AUTH failing): go-mail v0.8.1 returns without closing it.
+type dialSlot struct{ conn net.Conn }
+
+type dialSlotKey struct{}
+
 // dialBatched dials a plain TCP connection wrapped in a batchConn.
 func dialBatched(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
@@ -59,5 +66,9 @@ func dialBatched(ctx context.Context, network, addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &batchConn{Conn: c}, nil
+	bc := &batchConn{Conn: c}
+	if slot, ok := ctx.Value(dialSlotKey{}).(*dialSlot); ok {
+		slot.conn = bc
+	}
+	return bc, nil
 }

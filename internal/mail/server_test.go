@@ -32,6 +32,7 @@ type testServer struct {
 	mu    sync.Mutex
 	msgs  []received
 	conns int
+	open  int // sessions not yet logged out
 	// RcptReply answers RCPT TO for an address with this error.
 	RcptReply map[string]*smtp.SMTPError
 	// DataReply answers the end of DATA for a recipient with this error.
@@ -73,6 +74,7 @@ func newTestServer(t testing.TB, configure func(*testServer)) *testServer {
 	ts.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		ts.mu.Lock()
 		ts.conns++
+		ts.open++
 		n := ts.conns
 		ts.mu.Unlock()
 		return &testSession{ts: ts, conn: c, id: n}, nil
@@ -103,6 +105,13 @@ func (ts *testServer) Messages() []received {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	return append([]received(nil), ts.msgs...)
+}
+
+// Open is the number of connections the server still has open.
+func (ts *testServer) Open() int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.open
 }
 
 func (ts *testServer) Conns() int {
@@ -147,7 +156,12 @@ func (s *testSession) Auth(mech string) (sasl.Server, error) {
 }
 
 func (s *testSession) Reset()        { s.from, s.to = "", nil }
-func (s *testSession) Logout() error { return nil }
+func (s *testSession) Logout() error {
+	s.ts.mu.Lock()
+	defer s.ts.mu.Unlock()
+	s.ts.open--
+	return nil
+}
 
 func (s *testSession) Mail(from string, _ *smtp.MailOptions) error {
 	if s.ts.Users != nil && s.user == "" {

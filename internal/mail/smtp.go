@@ -305,8 +305,12 @@ func beforeData(err error) bool {
 }
 
 func (s *SMTP) dial(ctx context.Context, cn *conn) error {
-	c, err := s.client.DialToSMTPClientWithContext(ctx)
+	slot := &dialSlot{}
+	c, err := s.client.DialToSMTPClientWithContext(context.WithValue(ctx, dialSlotKey{}, slot))
 	if err != nil {
+		if slot.conn != nil {
+			_ = slot.conn.Close()
+		}
 		return err
 	}
 	s.dials.Add(1)

@@ -497,9 +497,12 @@ func TestSMTPStartTLS(t *testing.T) {
 	}
 	// A wrong password is the configuration's fault, not the reader's:
 	// temporary (deferred), with the server's code.
-	if r := s3.Send(context.Background(), readerMessage(99)); r.Status != Temporary || r.Code != 535 || !strings.Contains(r.Reply, "Authentication failed") {
-		t.Errorf("send with a wrong password = %+v", r)
+	for range 3 {
+		if r := s3.Send(context.Background(), readerMessage(99)); r.Status != Temporary || r.Code != 535 || !strings.Contains(r.Reply, "Authentication failed") {
+			t.Errorf("send with a wrong password = %+v", r)
+		}
 	}
+
 	// A server without STARTTLS is refused when tls=starttls.
 	plain := newTestServer(t, nil)
 	e2, _ := ParseURL("smtp://" + plain.Addr + "?tls=starttls")
@@ -507,8 +510,20 @@ func TestSMTPStartTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := s2.Send(context.Background(), readerMessage(1)); r.Status != Temporary || !strings.Contains(r.Reply, "STARTTLS") {
-		t.Errorf("send to a server without STARTTLS = %+v", r)
+	for range 3 {
+		if r := s2.Send(context.Background(), readerMessage(1)); r.Status != Temporary || !strings.Contains(r.Reply, "STARTTLS") {
+			t.Errorf("send to a server without STARTTLS = %+v", r)
+		}
+	}
+	// Those connections are closed, not left open until the garbage
+	// collector finds them (go-mail returns from a failed dial without
+	// closing the connection).
+	deadline := time.Now().Add(5 * time.Second)
+	for plain.Open() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := plain.Open(); n != 0 {
+		t.Errorf("%d refused connections still open at the server", n)
 	}
 	if len(plain.Messages()) != 0 {
 		t.Errorf("message went out in clear text")
