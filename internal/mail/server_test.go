@@ -155,7 +155,7 @@ func (s *testSession) Auth(mech string) (sasl.Server, error) {
 	}), nil
 }
 
-func (s *testSession) Reset()        { s.from, s.to = "", nil }
+func (s *testSession) Reset() { s.from, s.to = "", nil }
 func (s *testSession) Logout() error {
 	s.ts.mu.Lock()
 	defer s.ts.mu.Unlock()
