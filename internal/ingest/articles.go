@@ -97,8 +97,11 @@ func Articles(r io.Reader, name string, sections []news.Section, put func(news.A
 // duplicates are still noticed.
 func parseArticle(line []byte) (news.Article, error) {
 	var w wireArticle
-	if err := decodeLine(line, &w); err != nil {
-		return news.Article{}, err
+	if !fastArticle(line, &w) {
+		w = wireArticle{}
+		if err := decodeLine(line, &w); err != nil {
+			return news.Article{}, err
+		}
 	}
 	a := news.Article{
 		ID:       w.ID,
