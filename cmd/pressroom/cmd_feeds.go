@@ -19,7 +19,7 @@ type feedFlags struct {
 }
 
 func (f *feedFlags) register(cf *cmdFlags) {
-	cf.IntVar(&f.items, "feeds-items", 50, "articles per feed")
+	cf.IntVar(&f.items, "feeds-items", 50, "`N` articles per feed")
 	cf.StringVar(&f.icon, "feeds-icon", "", "absolute `URL` of a small square image (favicon) named by every feed")
 	cf.StringVar(&f.logo, "feeds-logo", "", "absolute `URL` of a GIF, JPEG or PNG logo named by every feed (RSS image, Atom logo, JSON icon)")
 	cf.StringVar(&f.hub, "websub-hub", "", "WebSub hub `URL`: feeds link to it (rel=\"hub\") and it is told (hub.mode=publish) of every feed whose bytes changed")

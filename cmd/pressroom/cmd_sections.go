@@ -15,7 +15,7 @@ Add a section. SLUG names it in article files and feed URLs: 1-64
 lower-case letters, digits or hyphens, starting with a letter or digit.
 TITLE is shown to readers (quote it when it has spaces). A slug that
 exists already is an error.`)
-	desc := cf.String("description", "", "a sentence on what the section covers")
+	desc := cf.String("description", "", "`TEXT`: a sentence on what the section covers")
 	position := cf.String("position", "", "display order `N`, ascending (default: after the last section)")
 	pos, err := e.parse(cf, args)
 	if err != nil {

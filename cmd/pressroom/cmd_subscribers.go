@@ -45,7 +45,7 @@ type subscribeFlags struct {
 func (f *subscribeFlags) register(cf *cmdFlags) {
 	cf.DurationVar(&f.confirmTTL, "confirm-ttl", 7*24*time.Hour, "how long a subscription confirmation link works (`DURATION`)")
 	cf.DurationVar(&f.mailGap, "signup-mail-gap", 10*time.Minute, "least time between two sign-up emails to one address (`DURATION`)")
-	cf.IntVar(&f.signupBurst, "signup-burst", 5, "sign-ups one client IP may make at once before being rate-limited")
+	cf.IntVar(&f.signupBurst, "signup-burst", 5, "`N` sign-ups one client IP may make at once before being rate-limited")
 	cf.DurationVar(&f.signupEvery, "signup-every", 2*time.Minute, "after the burst, one more sign-up per client IP every `DURATION`")
 	cf.StringVar(&f.trustProxy, "trust-proxy", "127.0.0.0/8,::1/128", "comma-separated `CIDRS` of reverse proxies whose X-Real-IP / X-Forwarded-For name the client; \"\" trusts none")
 }
@@ -118,7 +118,7 @@ list is an error.`)
 	sections := cf.String("sections", "", "comma-separated section `SLUGS` (default: all sections)")
 	name := cf.String("name", "", "the subscriber's `NAME`")
 	active := cf.Bool("active", false, "add as active (confirmed) instead of pending")
-	ttl := cf.Duration("confirm-ttl", 7*24*time.Hour, "how long the printed confirmation link works")
+	ttl := cf.Duration("confirm-ttl", 7*24*time.Hour, "how long the printed confirmation link works (`DURATION`)")
 	pos, err := e.parse(cf, args)
 	if err != nil {
 		return err
@@ -544,7 +544,7 @@ choices are wiped, so the subscriber can no longer be found, listed or
 mailed, and the bytes are overwritten in the database file. The consent
 log stays, as the record of what consent was given and when, and gains an
 "erase" entry.`)
-	reason := cf.String("reason", "", "note for the consent log, e.g. a ticket number")
+	reason := cf.String("reason", "", "`TEXT` noted in the consent log, e.g. a ticket number")
 	pos, err := e.parse(cf, args)
 	if err != nil {
 		return err

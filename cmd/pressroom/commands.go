@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -247,13 +248,25 @@ func (cf *cmdFlags) printUsage(w io.Writer) {
 			}
 			def := ""
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
-				def = fmt.Sprintf(" (default %q)", f.DefValue)
+				def = " (default " + shownDefault(f) + ")"
 			}
 			fmt.Fprintf(w, "%s\n      %s%s\n", line, usage, def)
 		}
 	}
 	fmt.Fprintln(w, "\nGlobal flags:")
 	printGlobalFlags(w)
+}
+
+// shownDefault is a flag's default as help shows it: quoted for text
+// flags (so an empty or spaced value is visible), plain for numbers,
+// durations and the like.
+func shownDefault(f *flag.Flag) string {
+	if g, ok := f.Value.(flag.Getter); ok {
+		if _, text := g.Get().(string); !text {
+			return f.DefValue
+		}
+	}
+	return strconv.Quote(f.DefValue)
 }
 
 // parse parses a command's arguments. Flags may come before, between or

@@ -413,6 +413,26 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Errorf("asking for help touched the database")
 	}
+	// Flags show a value name; numbers and durations show their default
+	// plainly, text defaults quoted.
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"feeds", "build"}, []string{"  --feeds-items N\n      N articles per feed (default 50)\n"}},
+		{[]string{"subscribers", "add"}, []string{"  --confirm-ttl DURATION\n", "(default 168h0m0s)\n"}},
+		{[]string{"serve"}, []string{"  --signup-burst N\n", "(default 5)\n", `(default "127.0.0.1:8080")`}},
+		{[]string{"sections", "add"}, []string{"  --description TEXT\n"}},
+		{[]string{"subscribers", "remove"}, []string{"  --reason TEXT\n"}},
+	} {
+		r := pressroom(t, "", append(tc.args, "-h")...)
+		r.want(t, 0)
+		for _, w := range tc.want {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("%v -h lacks %q:\n%s", tc.args, w, r.stdout)
+			}
+		}
+	}
 }
 
 func TestCommandGroups(t *testing.T) {
