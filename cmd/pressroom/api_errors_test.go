@@ -3,12 +3,14 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/pressroom/pressroom/internal/store"
 	"github.com/pressroom/pressroom/internal/web"
 )
 
@@ -109,6 +111,64 @@ func TestAPIEveryRouteRejects(t *testing.T) {
 	} {
 		if code, _, body := c.do(tc.method, tc.path, tok, tc.ctype, tc.body); code/100 != 2 {
 			t.Errorf("%s %s with a valid token = %d %s, want 2xx", tc.method, tc.path, code, body)
+		}
+	}
+}
+
+// TestReadyzNeedsMigrations: /readyz answers 503 naming the fix while the
+// database's schema is not the one the binary needs, 200 once it is.
+func TestReadyzNeedsMigrations(t *testing.T) {
+	db := openDB(t, newsroom(t))
+	for _, tc := range []struct {
+		need int
+		code int
+		want string
+	}{
+		{store.LatestSchemaVersion(), http.StatusOK, "ready\n"},
+		{store.LatestSchemaVersion() + 1, http.StatusServiceUnavailable, "run pressroom migrate"},
+	} {
+		srv, err := web.New(web.Options{Store: db, SchemaVersion: tc.need})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(srv)
+		code, body := httpGet(t, ts.URL+"/readyz")
+		ts.Close()
+		if code != tc.code || !strings.Contains(body, tc.want) {
+			t.Errorf("GET /readyz needing schema %d = %d %q, want %d with %q", tc.need, code, body, tc.code, tc.want)
+		}
+	}
+}
+
+// TestServeLogsNoSecrets runs serve with an SMTP password, a link secret
+// and an API token in use, then reads every line it logged: none of the
+// three may appear.
+func TestServeLogsNoSecrets(t *testing.T) {
+	db := newsroom(t)
+	tok := createToken(t, db, "cms")
+	const (
+		password = "pw-Zq8Lr2Xv"
+		secret   = "secret-Hk3Jd9Wm7Np4"
+	)
+	base, _, stop := started(t, regexp.MustCompile(`serving (http://\S+) \(database`), "serve", "--db", db,
+		"--addr", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug", "--secret", secret,
+		"--smtp-url", "smtp://digest:"+password+"@127.0.0.1:1?tls=none")
+	c := apiClient{t: t, base: base}
+	if code, _, body := c.do("POST", "/api/articles", tok, "application/json", opsArticle("6101", "politics", time.Now().Add(-time.Hour))); code != 200 {
+		t.Errorf("POST /api/articles = %d %s", code, body)
+	}
+	if code, _, _ := c.do("POST", "/api/articles?token="+tok, "", "application/json", "{}"); code != http.StatusUnauthorized {
+		t.Errorf("POST without a header = %d, want 401", code)
+	}
+	httpGet(t, base+"/subscribe")
+	r := stop()
+	r.want(t, 0)
+	if !strings.Contains(r.stderr, `"msg":"Sending mail over SMTP","relay":"smtp://digest@127.0.0.1:1`) {
+		t.Errorf("serve did not log its SMTP relay (without the password):\n%s", r.stderr)
+	}
+	for name, s := range map[string]string{"SMTP password": password, "link secret": secret, "API token": tok} {
+		if strings.Contains(r.stderr, s) {
+			t.Errorf("serve logged the %s:\n%s", name, r.stderr)
 		}
 	}
 }
