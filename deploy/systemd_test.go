@@ -85,6 +85,7 @@ func TestExampleConfig(t *testing.T) {
 	}
 	for _, want := range []string{
 		"db = '/var/lib/pressroom/pressroom.db'", "addr = '127.0.0.1:8080'",
+		"postal-address = 'Example News Ltd, 1 Example Street, Moscow 125009, Russia'",
 		"smtp-url = 'smtp://digest:<redacted>@mail.example.com:587?tls=starttls'",
 	} {
 		if !strings.Contains(string(out), want) {

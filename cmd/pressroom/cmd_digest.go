@@ -37,7 +37,7 @@ var digestFlagEnv = map[string]string{
 
 // defaultPostalAddress stands in until the newsroom configures its own;
 // it says so in every email, so a missing address is noticed in preview.
-const defaultPostalAddress = "Postal address not configured (set --postal-address or PRESSROOM_POSTAL_ADDRESS)"
+const defaultPostalAddress = "Postal address not configured (set --postal-address, PRESSROOM_POSTAL_ADDRESS or postal-address in the --config file)"
 
 func addDigestFlags(cf *cmdFlags) *digestFlags {
 	d := &digestFlags{}

@@ -185,3 +185,31 @@ func decodeBase64(t *testing.T, b []byte) []byte {
 	}
 	return out
 }
+
+// TestDigestPostalAddressSources: the postal address every digest shows
+// comes from --postal-address, else PRESSROOM_POSTAL_ADDRESS, else the
+// configuration file's postal-address key; without any, the digest says
+// it is not configured.
+func TestDigestPostalAddressSources(t *testing.T) {
+	db, date := digestNewsroom(t)
+	file := writeFile(t, "pressroom.toml", "newsroom = \"Vestnik Wire\"\npostal-address = \"7 File Street, Kazan\"\n")
+	preview := func(args ...string) string {
+		t.Helper()
+		r := pressroom(t, "", append([]string{"digest", "preview", "--db", db, "--date", date, "--format", "text"}, args...)...)
+		r.want(t, 0)
+		return r.stdout
+	}
+	if out := preview(); !strings.Contains(out, "Postal address not configured") {
+		t.Errorf("without an address the digest does not say so:\n%s", out)
+	}
+	if out := preview("--config", file); !strings.Contains(out, "Vestnik Wire, 7 File Street, Kazan\n") {
+		t.Errorf("the file's newsroom and postal address are not in the digest:\n%s", out)
+	}
+	t.Setenv("PRESSROOM_POSTAL_ADDRESS", "9 Env Avenue, Omsk")
+	if out := preview("--config", file); !strings.Contains(out, ", 9 Env Avenue, Omsk\n") {
+		t.Errorf("the environment does not win over the file:\n%s", out)
+	}
+	if out := preview("--config", file, "--postal-address", "1 Flag Lane, Tver"); !strings.Contains(out, ", 1 Flag Lane, Tver\n") {
+		t.Errorf("the flag does not win over the environment:\n%s", out)
+	}
+}
