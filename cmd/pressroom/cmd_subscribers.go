@@ -541,7 +541,9 @@ func cmdSubscribersRemove(ctx context.Context, e *env, args []string) (err error
 	cf := e.newFlags("subscribers remove", "[flags] EMAIL", `
 Erase a subscriber on request (GDPR erasure): the address, name and
 choices are wiped, so the subscriber can no longer be found, listed or
-mailed, and the bytes are overwritten in the database file. The consent
+mailed; mail servers' replies and bounce reports that quote the address
+keep their codes but show [erased] instead; and the bytes are overwritten
+in the database file. The consent
 log stays, as the record of what consent was given and when, and gains an
 "erase" entry.`)
 	reason := cf.String("reason", "", "`TEXT` noted in the consent log, e.g. a ticket number")

@@ -290,15 +290,19 @@ func truncate(s string, n int) string {
 // setSubscriberStatus moves an active (or pending) subscriber to a
 // terminal mail-feedback status and logs it in the consent log.
 func setSubscriberStatus(ctx context.Context, tx *sql.Tx, id int64, status news.SubscriberStatus, at time.Time, detail string) error {
-	res, err := tx.ExecContext(ctx, `UPDATE subscribers SET status = ? WHERE id = ? AND status IN ('active', 'pending')`, string(status), id)
+	var email string
+	err := tx.QueryRowContext(ctx, `UPDATE subscribers SET status = ? WHERE id = ? AND status IN ('active', 'pending') RETURNING email`,
+		string(status), id).Scan(&email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // already unsubscribed, bounced or complained
+	}
 	if err != nil {
 		return fmt.Errorf("store: subscriber %d status %s: %w", id, status, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil // already unsubscribed, bounced or complained
-	}
+	// The append-only log must not keep the address a server's reply
+	// quotes: erasure could not remove it from there.
 	if _, err := tx.ExecContext(ctx, `INSERT INTO consent_log (subscriber_id, at, action, source, detail) VALUES (?, ?, ?, ?, ?)`,
-		id, at.Unix(), string(news.ConsentStatus), string(news.SourceMail), string(status)+": "+detail); err != nil {
+		id, at.Unix(), string(news.ConsentStatus), string(news.SourceMail), string(status)+": "+redactAddress(detail, email)); err != nil {
 		return fmt.Errorf("store: subscriber %d consent log: %w", id, err)
 	}
 	return nil

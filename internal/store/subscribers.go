@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -777,6 +778,9 @@ func (db *DB) EraseSubscriber(ctx context.Context, email string, ev news.Consent
 		if err := replaceSections(ctx, tx, id, nil); err != nil {
 			return err
 		}
+		if err := scrubAddress(ctx, tx, id, cur.Email); err != nil {
+			return err
+		}
 		ev.Action = news.ConsentErase
 		if ev.Detail == "" {
 			ev.Detail = "address erased on request"
@@ -790,6 +794,75 @@ func (db *DB) EraseSubscriber(ctx context.Context, email string, ev news.Consent
 		db.logger.Warn("Checkpoint after erasure failed", "subscriber_id", id, "err", err)
 	}
 	return id, nil
+}
+
+// erasedAddress replaces an erased address in server replies and reports.
+const erasedAddress = "[erased]"
+
+// redactAddress replaces every occurrence of addr in s, in any case, with
+// erasedAddress. Addresses are ASCII (news.CheckEmail), so a
+// case-insensitive literal match finds them however a server spelled them.
+func redactAddress(s, addr string) string {
+	if addr == "" || s == "" {
+		return s
+	}
+	return regexp.MustCompile(`(?i)`+regexp.QuoteMeta(addr)).ReplaceAllLiteralString(s, erasedAddress)
+}
+
+// scrubAddress removes addr from what mail servers said about subscriber
+// id: delivery replies and errors, bounce diagnostics and report names,
+// which often quote the recipient ("550 5.1.1 <a@example.com>: ...").
+// The rest of each text (codes, reasons) stays for the record.
+func scrubAddress(ctx context.Context, tx *sql.Tx, id int64, addr string) error {
+	for _, t := range []struct{ table, cols string }{
+		{"deliveries", "reply, last_error, reason"},
+		{"bounce_events", "diagnostic, source"},
+	} {
+		cols := strings.Split(t.cols, ", ")
+		rows, err := tx.QueryContext(ctx, `SELECT id, `+t.cols+` FROM `+t.table+` WHERE subscriber_id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("store: erase subscriber %d: %s: %w", id, t.table, err)
+		}
+		type change struct {
+			id   int64
+			vals []any
+		}
+		var changes []change
+		for rows.Next() {
+			var rowID int64
+			vals := make([]string, len(cols))
+			dest := []any{&rowID}
+			for i := range vals {
+				dest = append(dest, &vals[i])
+			}
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: erase subscriber %d: %s: %w", id, t.table, err)
+			}
+			changed := false
+			c := change{id: rowID}
+			for _, v := range vals {
+				r := redactAddress(v, addr)
+				changed = changed || r != v
+				c.vals = append(c.vals, r)
+			}
+			if changed {
+				changes = append(changes, c)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("store: erase subscriber %d: %s: %w", id, t.table, err)
+		}
+		set := strings.Join(cols, " = ?, ") + " = ?"
+		for _, c := range changes {
+			if _, err := tx.ExecContext(ctx, `UPDATE `+t.table+` SET `+set+` WHERE id = ?`, append(c.vals, c.id)...); err != nil {
+				return fmt.Errorf("store: erase subscriber %d: %s: %w", id, t.table, err)
+			}
+		}
+	}
+	return nil
 }
 
 // ConsentLog returns the consent log of subscriber id, oldest first. It
