@@ -94,8 +94,10 @@ Lines, one count per line:
 
   {"article_id":"927791","at":"2017-01-29T10:00:00Z","count":42}
 
-at is an RFC 3339 time; the count is added to the hour that contains it.
-Every article_id must exist. All or nothing, like import: bad lines are
+at is an RFC 3339 time; the count is the article's total for the (UTC)
+hour that contains it and replaces what was stored for that hour, so
+importing the same file twice changes nothing. Each article and hour may
+appear once per file. Every article_id must exist. All or nothing, like import: bad lines are
 reported as FILE:LINE: field "x": reason and nothing is written.`)
 	pos, err := e.parse(cf, args)
 	if err != nil {
