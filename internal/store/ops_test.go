@@ -280,6 +280,7 @@ func TestPruneDeliveriesAndCounts(t *testing.T) {
 		fmt.Sprintf(`INSERT INTO editions (id, date, created_at, cutoff) VALUES (1, '2026-11-01', 0, %d), (2, '2026-11-26', 0, %d)`, day(1), day(26)),
 		`INSERT INTO deliveries (id, edition_id, subscriber_id, state) VALUES (1, 1, 1, 'sent'), (2, 1, 2, 'failed'), (3, 2, 1, 'sent'), (4, 2, 2, 'queued')`,
 		`INSERT INTO bounce_events (delivery_id, subscriber_id, kind, report_key, at) VALUES (2, 2, 'hard', 'r1', 0), (4, 2, 'soft', 'r2', 0)`,
+		`INSERT INTO consent_log (subscriber_id, at, action, source) VALUES (1, 0, 'subscribe', 'web'), (2, 0, 'bounced', 'bounce')`,
 	)
 	counts, err := db.DeliveryStateCounts(ctx)
 	if err != nil {
@@ -296,7 +297,7 @@ func TestPruneDeliveriesAndCounts(t *testing.T) {
 	if want := map[string]int64{"sent": 1, "queued": 1}; !maps(counts, want) {
 		t.Errorf("DeliveryStateCounts after pruning = %v, want %v", counts, want)
 	}
-	for table, want := range map[string]int{"editions": 2, "subscribers": 2, "bounce_events": 1, "deliveries": 2} {
+	for table, want := range map[string]int{"editions": 2, "subscribers": 2, "consent_log": 2, "bounce_events": 1, "deliveries": 2} {
 		if got := count(t, path, table); got != want {
 			t.Errorf("%s rows after pruning = %d, want %d", table, got, want)
 		}
