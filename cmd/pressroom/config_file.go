@@ -297,10 +297,23 @@ func redact(name, value string) string {
 	if secretSetting(name) {
 		return "<redacted>"
 	}
-	if u, err := url.Parse(value); err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "REDACTED")
-			return strings.Replace(u.String(), "REDACTED", "<redacted>", 1)
+	u, err := url.Parse(value)
+	if err == nil {
+		if u.User != nil {
+			if _, has := u.User.Password(); has {
+				u.User = url.UserPassword(u.User.Username(), "REDACTED")
+				return strings.Replace(u.String(), "REDACTED", "<redacted>", 1)
+			}
+		}
+		return value
+	}
+	// A URL that does not parse (a bad port, a space in the password)
+	// may still hold a password: hide everything between the user name
+	// and the last '@'.
+	scheme, rest, ok := strings.Cut(value, "://")
+	if at := strings.LastIndex(rest, "@"); ok && at >= 0 {
+		if user, _, has := strings.Cut(rest[:at], ":"); has {
+			return scheme + "://" + user + ":<redacted>" + rest[at:]
 		}
 	}
 	return value

@@ -113,3 +113,22 @@ func TestServeReadsConfigFile(t *testing.T) {
 		t.Errorf("serve did not log JSON as the file says:\n%s", r.stderr)
 	}
 }
+
+func TestRedact(t *testing.T) {
+	for _, tc := range []struct{ name, value, want string }{
+		{"smtp-url", "smtp://digest:hunter2@mail.example.com:587?tls=starttls", "smtp://digest:<redacted>@mail.example.com:587?tls=starttls"},
+		{"smtp-url", "smtp://mail.example.com:25?tls=none", "smtp://mail.example.com:25?tls=none"},
+		{"smtp-url", "smtp://digest@mail.example.com", "smtp://digest@mail.example.com"},
+		// URLs that do not parse still lose their password.
+		{"smtp-url", "smtp://digest:hunter2@mail.example.com:xx", "smtp://digest:<redacted>@mail.example.com:xx"},
+		{"smtp-url", "smtp://digest:hun ter2@mail.example.com", "smtp://digest:<redacted>@mail.example.com"},
+		{"websub-hub", "https://u:p%zz/x@hub.example/", "https://u:<redacted>@hub.example/"},
+		{"secret", "0123456789abcdef", "<redacted>"},
+		{"secret", "", ""},
+		{"from", "Digest <digest@news.example>", "Digest <digest@news.example>"},
+	} {
+		if got := redact(tc.name, tc.value); got != tc.want {
+			t.Errorf("redact(%q, %q) = %q, want %q", tc.name, tc.value, got, tc.want)
+		}
+	}
+}
