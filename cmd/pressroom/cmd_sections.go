@@ -12,9 +12,10 @@ import (
 func cmdSectionsAdd(ctx context.Context, e *env, args []string) (err error) {
 	cf := e.newFlags("sections add", "[flags] SLUG TITLE", `
 Add a section. SLUG names it in article files and feed URLs: 1-64
-lower-case letters, digits or hyphens, starting with a letter or digit.
-TITLE is shown to readers (quote it when it has spaces). A slug that
-exists already is an error.`)
+lower-case letters, digits or hyphens, starting with a letter or digit;
+all, top and most-read are taken by the feeds across sections. TITLE is
+shown to readers (quote it when it has spaces). A slug that exists
+already is an error.`)
 	desc := cf.String("description", "", "`TEXT`: a sentence on what the section covers")
 	position := cf.String("position", "", "display order `N`, ascending (default: after the last section)")
 	pos, err := e.parse(cf, args)
