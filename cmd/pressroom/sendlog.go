@@ -7,10 +7,10 @@ import (
 	pmail "github.com/pressroom/pressroom/internal/mail"
 )
 
-// logFailures wraps serve's mail sender so that every message not sent
-// (a deferred or failed digest delivery, a sign-up email that did not
-// go) gets one log line. The line names the message by its Message-ID,
-// which for a digest carries the edition date and the subscriber id, and
+// logFailures wraps serve's mail sender so that every digest delivery
+// not sent (deferred or failed) gets one log line; sign-up emails are
+// logged by internal/web already. The line names the message by its
+// Message-ID, which carries the edition date and the subscriber id, and
 // gives the server's reply; it never lists recipients.
 func logFailures(next pmail.Sender, logger *slog.Logger) pmail.Sender {
 	return failureLogger{next: next, logger: logger}
@@ -23,22 +23,23 @@ type failureLogger struct {
 
 func (f failureLogger) Send(ctx context.Context, m *pmail.Message) pmail.Result {
 	r := f.next.Send(ctx, m)
-	if r.Status == pmail.Sent {
+	edition := ""
+	for _, h := range m.Headers {
+		if h.Name == "X-Pressroom-Edition" {
+			edition = h.Value
+		}
+	}
+	if r.Status == pmail.Sent || edition == "" {
 		return r
 	}
-	level, msg := slog.LevelWarn, "Mail not sent; will be retried"
+	level, msg := slog.LevelWarn, "Digest not sent: temporary failure"
 	if r.Status == pmail.Permanent {
-		level, msg = slog.LevelError, "Mail not sent: permanent failure"
+		level, msg = slog.LevelError, "Digest not sent: permanent failure"
 	}
 	attrs := []any{"message_id", m.MessageID, "status", r.Status.String(), "code", r.Code}
 	if r.Enhanced != "" {
 		attrs = append(attrs, "enhanced", r.Enhanced)
 	}
-	for _, h := range m.Headers {
-		if h.Name == "X-Pressroom-Edition" {
-			attrs = append(attrs, "edition", h.Value)
-		}
-	}
-	f.logger.Log(ctx, level, msg, append(attrs, "reply", r.Reply)...)
+	f.logger.Log(ctx, level, msg, append(attrs, "edition", edition, "reply", r.Reply)...)
 	return r
 }

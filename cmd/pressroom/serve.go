@@ -110,7 +110,7 @@ func serve(ctx context.Context, e *env, db *store.DB, o serveOptions) error {
 	if o.mail.smtpURL != "" {
 		mailer.sender = metrics.InstrumentSender(mailer.sender) // SMTP reply latency
 	}
-	mailer.sender = logFailures(mailer.sender, e.logger) // one line per message not sent
+	mailer.sender = logFailures(mailer.sender, e.logger) // one line per digest not sent
 	sched := schedule.New(e.cfg.Location, e.logger, observeJobs(metrics))
 	catchUp, err := scheduleDigest(e, db, o, mailer, baseURL, sched)
 	if err != nil {
