@@ -140,6 +140,15 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// CheckLanguage returns a FieldError unless tag is a language tag (RFC
+// 5646) that feed validators accept, such as en or ru-RU.
+func CheckLanguage(tag string) *news.FieldError {
+	if !langRE.MatchString(tag) {
+		return &news.FieldError{Field: "language", Msg: "not a language tag such as en or ru-RU"}
+	}
+	return nil
+}
+
 // langRE accepts RFC 5646 language tags as feed validators check them.
 var langRE = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$`)
 
@@ -173,8 +182,8 @@ func New(opts Options) (*Builder, error) {
 	if opts.Language == "" {
 		opts.Language = "en"
 	}
-	if !langRE.MatchString(opts.Language) {
-		return nil, fmt.Errorf("feeds: options: %w", &news.FieldError{Field: "language", Msg: "not a language tag such as en or ru-RU"})
+	if fe := CheckLanguage(opts.Language); fe != nil {
+		return nil, fmt.Errorf("feeds: options: %w", fe)
 	}
 	if opts.Items <= 0 {
 		opts.Items = 50

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/pressroom/pressroom/feeds"
 	"github.com/pressroom/pressroom/internal/news"
@@ -16,10 +18,14 @@ type feedFlags struct {
 	items      int
 	hub        string
 	icon, logo string
+	title      string
+	language   string
 }
 
 func (f *feedFlags) register(cf *cmdFlags) {
 	cf.IntVar(&f.items, "feeds-items", 50, "`N` articles per feed")
+	cf.StringVar(&f.title, "feeds-title", "Pressroom", "the site's `NAME` in feed titles (\"NAME: Latest news\") and descriptions")
+	cf.StringVar(&f.language, "feeds-language", "en", "language `TAG` of the feeds (RFC 5646, e.g. ru or ru-RU): RSS language, Atom xml:lang, JSON language")
 	cf.StringVar(&f.icon, "feeds-icon", "", "absolute `URL` of a small square image (favicon) named by every feed")
 	cf.StringVar(&f.logo, "feeds-logo", "", "absolute `URL` of a GIF, JPEG or PNG logo named by every feed (RSS image, Atom logo, JSON icon)")
 	cf.StringVar(&f.hub, "websub-hub", "", "WebSub hub `URL`: feeds link to it (rel=\"hub\") and it is told (hub.mode=publish) of every feed whose bytes changed")
@@ -28,6 +34,12 @@ func (f *feedFlags) register(cf *cmdFlags) {
 func (f *feedFlags) check(cf *cmdFlags) error {
 	if f.items <= 0 {
 		return cf.usageErrorf("--feeds-items must be positive, got %d", f.items)
+	}
+	if strings.TrimSpace(f.title) == "" || strings.ContainsFunc(f.title, unicode.IsControl) {
+		return cf.usageErrorf("--feeds-title: want a NAME without control characters, got %q", f.title)
+	}
+	if fe := feeds.CheckLanguage(f.language); fe != nil {
+		return cf.usageErrorf("--feeds-language: %q is %s", f.language, fe.Msg)
 	}
 	for _, fl := range []struct{ name, v string }{{"websub-hub", f.hub}, {"feeds-icon", f.icon}, {"feeds-logo", f.logo}} {
 		if fl.v == "" {
@@ -45,7 +57,8 @@ func (f *feedFlags) check(cf *cmdFlags) error {
 func (f *feedFlags) options(e *env, baseURL string) feeds.Options {
 	return feeds.Options{
 		BaseURL:   baseURL,
-		SiteTitle: "Pressroom",
+		SiteTitle: f.title,
+		Language:  f.language,
 		Items:     f.items,
 		Hub:       f.hub,
 		Icon:      f.icon,

@@ -202,3 +202,46 @@ func TestServeFeeds(t *testing.T) {
 		t.Errorf("no export logged:\n%s", r.stderr)
 	}
 }
+
+// TestFeedsTitleAndLanguage: a Russian newsroom names itself and its
+// language in every format, read back with gofeed and encoding/json.
+func TestFeedsTitleAndLanguage(t *testing.T) {
+	db := newsroom(t)
+	pressroom(t, "", "import", "--db", db, writeFile(t, "a.jsonl", article1+"\n")).want(t, 0)
+	out := t.TempDir()
+	pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out,
+		"--feeds-title", "ТАСС", "--feeds-language", "ru-RU").want(t, 0)
+	for _, name := range []string{"politics.rss", "politics.atom", "politics.json", "all.rss"} {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := gofeed.NewParser().Parse(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !strings.HasPrefix(f.Title, "ТАСС: ") {
+			t.Errorf("%s: title %q, want the --feeds-title", name, f.Title)
+		}
+		lang := f.Language
+		if strings.HasSuffix(name, ".atom") {
+			// gofeed does not carry Atom's xml:lang over; read it from the root element.
+			lang = regexp.MustCompile(`<feed xml:lang="([^"]*)"`).FindStringSubmatch(string(data))[1]
+		}
+		if lang != "ru-RU" {
+			t.Errorf("%s: language %q, want ru-RU", name, lang)
+		}
+	}
+	opml, err := os.ReadFile(filepath.Join(out, "feeds.opml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(opml), `language="ru-RU"`) || !strings.Contains(string(opml), "ТАСС: ") {
+		t.Errorf("feeds.opml does not carry the title and language:\n%.600s", opml)
+	}
+	pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out,
+		"--feeds-language", "russian language").want(t, 2, `--feeds-language: "russian language" is not a language tag`)
+	pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out,
+		"--feeds-title", " ").want(t, 2, "--feeds-title: want a NAME")
+	pressroom(t, "", "serve", "--db", db, "--feeds-language", "x").want(t, 2, "--feeds-language:")
+}
