@@ -56,6 +56,12 @@ func (e Endpoint) String() string {
 func ParseURL(raw string) (Endpoint, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		// url.Error quotes the whole URL, password included: keep only
+		// the reason, as this error reaches logs and the terminal.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return Endpoint{}, fmt.Errorf("mail: smtp url: %w", err)
 	}
 	var e Endpoint

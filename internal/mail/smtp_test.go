@@ -44,6 +44,8 @@ func TestParseURL(t *testing.T) {
 		{in: "smtp://mail.example?tls=ssl", err: `tls="ssl"`},
 		{in: "smtp://mail.example?workers=3", err: `unknown parameter "workers"`},
 		{in: "smtp://u:secret@mail.example:99999", err: "bad port"},
+		{in: "smtp://u:secret@mail.example:xx", err: "invalid port"}, // url.Parse's own error quotes the whole URL
+		{in: "smtp://u:secret@mail example", err: "invalid character"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
