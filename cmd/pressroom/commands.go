@@ -317,6 +317,6 @@ func (e *env) parse(cf *cmdFlags, args []string) ([]string, error) {
 	if err := e.applySettings(cf, file); err != nil {
 		return nil, err
 	}
-	e.logger = newLogger(cfg, e.stderr)
+	e.logger = newLogger(cfg, cf.name, e.stderr)
 	return positional, nil
 }

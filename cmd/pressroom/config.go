@@ -19,7 +19,7 @@ type Config struct {
 	BaseURL   string         // public URL of the site; "" lets serve derive it from --addr
 	TimeZone  string         // IANA name of the newsroom's time zone
 	Location  *time.Location // TimeZone, loaded
-	LogFormat string         // "text" or "json"
+	LogFormat string         // "text", "json" or "auto"
 	LogLevel  slog.Level
 	// Secret signs the links in subscription emails; "" means the secret
 	// generated on first use and kept in the database (see linkSigner).
@@ -95,11 +95,11 @@ func globalFlags() []globalFlag {
 			},
 		},
 		{
-			name: "log-format", env: "PRESSROOM_LOG_FORMAT", def: "text", value: "FORMAT",
-			usage: "log `FORMAT`: text or json",
+			name: "log-format", env: "PRESSROOM_LOG_FORMAT", def: "auto", value: "FORMAT",
+			usage: "log `FORMAT`: text, json, or auto (json for serve, which log collectors read; text for the other commands, which people read)",
 			check: func(c *Config, v string) error {
-				if v != "text" && v != "json" {
-					return fmt.Errorf("%q is not text or json", v)
+				if v != "text" && v != "json" && v != "auto" {
+					return fmt.Errorf("%q is not text, json or auto", v)
 				}
 				c.LogFormat = v
 				return nil
@@ -198,10 +198,12 @@ func (g *globals) resolve(lookupEnv func(string) (string, bool), file *configFil
 	return cfg, nil
 }
 
-// newLogger builds the process logger from the configuration.
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
+// newLogger builds the process logger of command cmd from the
+// configuration: --log-format auto means JSON for serve and text for the
+// rest (the demo included: a person reads its terminal).
+func newLogger(cfg Config, cmd string, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
-	if cfg.LogFormat == "json" {
+	if cfg.LogFormat == "json" || cfg.LogFormat == "auto" && cmd == "serve" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))

@@ -50,7 +50,7 @@ cutoff = "09:00"
 		"shutdown-timeout": {"45s", file + ":5"},         // a duration from the file
 		"smtp-workers":     {"8", file + ":6"},           // an integer
 		"rate":             {"2.5", file + ":7"},         // a float
-		"log-format":       {"text", "default"},          // default
+		"log-format":       {"auto", "default"},          // default
 		"api-max-body":     {"32MiB", "default"},         // an ops setting
 		"secret":           {"<redacted>", file + ":9"},  // a secret
 		"smtp-url":         {"smtp://digest:<redacted>@mail.example.com:587", file + ":8"},

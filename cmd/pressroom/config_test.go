@@ -44,12 +44,12 @@ func TestConfigPrecedence(t *testing.T) {
 		wantBase  string
 		wantLevel slog.Level
 	}{
-		{"defaults", nil, nil, nil, "pressroom.db", "Europe/Moscow", "text", "", slog.LevelInfo},
+		{"defaults", nil, nil, nil, "pressroom.db", "Europe/Moscow", "auto", "", slog.LevelInfo},
 		{"environment over defaults", environ, nil, nil, "env.db", "UTC", "json", "", slog.LevelInfo},
 		{"flag before the command over environment", environ, []string{"--db", "pre.db"}, nil, "pre.db", "UTC", "json", "", slog.LevelInfo},
 		{"flag after the command over environment", environ, nil, []string{"--db=post.db", "--tz", "Asia/Tokyo"}, "post.db", "Asia/Tokyo", "json", "", slog.LevelInfo},
-		{"after wins over before", nil, []string{"--db", "pre.db"}, []string{"--db", "post.db"}, "post.db", "Europe/Moscow", "text", "", slog.LevelInfo},
-		{"base url trailing slash trimmed, level", nil, nil, []string{"--base-url", "https://news.example.com/", "--log-level", "debug"}, "pressroom.db", "Europe/Moscow", "text", "https://news.example.com", slog.LevelDebug},
+		{"after wins over before", nil, []string{"--db", "pre.db"}, []string{"--db", "post.db"}, "post.db", "Europe/Moscow", "auto", "", slog.LevelInfo},
+		{"base url trailing slash trimmed, level", nil, nil, []string{"--base-url", "https://news.example.com/", "--log-level", "debug"}, "pressroom.db", "Europe/Moscow", "auto", "https://news.example.com", slog.LevelDebug},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,7 +88,7 @@ func TestBadConfigValues(t *testing.T) {
 		{nil, []string{"--tz", "Mars/Olympus"}, `--tz: unknown time zone "Mars/Olympus"`},
 		{map[string]string{"PRESSROOM_TZ": "Nowhere"}, nil, `PRESSROOM_TZ: unknown time zone "Nowhere"`},
 		{nil, []string{"--tz", "Local"}, `unknown time zone "Local"`},
-		{nil, []string{"--log-format", "xml"}, `--log-format: "xml" is not text or json`},
+		{nil, []string{"--log-format", "xml"}, `--log-format: "xml" is not text, json or auto`},
 		{nil, []string{"--log-level", "loud"}, `--log-level: "loud" is not debug, info, warn or error`},
 		{nil, []string{"--base-url", "news.example.com"}, `--base-url: not an absolute URL`},
 		{map[string]string{"PRESSROOM_BASE_URL": "ftp://x.example/"}, nil, `PRESSROOM_BASE_URL: not an http or https URL`},
@@ -120,14 +120,26 @@ func TestCommandHelp(t *testing.T) {
 
 func TestNewLogger(t *testing.T) {
 	var out lockedBuffer
-	newLogger(Config{LogFormat: "json", LogLevel: slog.LevelWarn}, &out).Info("hidden")
-	newLogger(Config{LogFormat: "json", LogLevel: slog.LevelWarn}, &out).Warn("Shown", "k", 1)
+	newLogger(Config{LogFormat: "json", LogLevel: slog.LevelWarn}, "import", &out).Info("hidden")
+	newLogger(Config{LogFormat: "json", LogLevel: slog.LevelWarn}, "import", &out).Warn("Shown", "k", 1)
 	if got := out.String(); strings.Contains(got, "hidden") || !strings.Contains(got, `"msg":"Shown","k":1`) {
 		t.Errorf("json logger wrote %q", got)
 	}
 	var text lockedBuffer
-	newLogger(Config{LogFormat: "text"}, &text).Info("Hello")
+	newLogger(Config{LogFormat: "text"}, "serve", &text).Info("Hello")
 	if !strings.Contains(text.String(), "level=INFO msg=Hello") {
 		t.Errorf("text logger wrote %q", text.String())
+	}
+	// auto: JSON for serve (log collectors), text for everything else.
+	for _, tt := range []struct{ cmd, want string }{
+		{"serve", `"msg":"Hello"`},
+		{"demo", "level=INFO msg=Hello"},
+		{"import", "level=INFO msg=Hello"},
+	} {
+		var buf lockedBuffer
+		newLogger(Config{LogFormat: "auto"}, tt.cmd, &buf).Info("Hello")
+		if !strings.Contains(buf.String(), tt.want) {
+			t.Errorf("auto logger for %s wrote %q, want %q", tt.cmd, buf.String(), tt.want)
+		}
 	}
 }
