@@ -64,9 +64,13 @@ type DeliveryOptions struct {
 	From    *netmail.Address // required
 	ReplyTo *netmail.Address // optional
 	// EnvelopeFrom is the MAIL FROM address; "{token}" in it is replaced
-	// by the delivery's VERP token (e.g. "bounces+{token}@news.example").
+	// by the delivery's signed VERP token (e.g. "bounces+{token}@news.example").
 	// Empty means From.
 	EnvelopeFrom string
+	// Signer signs the VERP tokens and the tag in each Message-ID, so
+	// that "bounces import" can tell a real bounce from a forged one
+	// (required; the server secret of the subscription links).
+	Signer *news.TokenSigner
 	// Domain is the right-hand side of Message-IDs; default From's domain.
 	Domain string
 	// ListID is the List-Id value; default "<Newsroom> Press Review <digest.DOMAIN>".
@@ -108,6 +112,9 @@ func NewDeliverer(opts DeliveryOptions) (*Deliverer, error) {
 	}
 	if opts.From == nil || !strings.Contains(opts.From.Address, "@") {
 		return nil, errors.New("digest: deliverer: a From address is required")
+	}
+	if opts.Signer == nil {
+		return nil, errors.New("digest: deliverer: a Signer (the server secret) is required")
 	}
 	if opts.Personalize == nil {
 		return nil, errors.New("digest: deliverer: Personalize (the readers' signed links) is required")
@@ -286,45 +293,37 @@ func (d *Deliverer) worker(ctx context.Context, w *ledgerWriter, ed *news.Editio
 }
 
 // MessageID is the Message-ID of an edition's copy for a subscriber:
-// derived from both, so a duplicate is recognisable at the receiver.
-func MessageID(date string, subscriberID int64, domain string) string {
-	return "digest." + date + ".s" + strconv.FormatInt(subscriberID, 10) + "@" + domain
+// "digest.DATE.sSUBSCRIBER.TAG@DOMAIN", derived from both, so a duplicate
+// is recognisable at the receiver, with a tag signed by s so that nobody
+// can make the Message-ID of another reader's copy (bounces are matched
+// by it).
+func MessageID(s *news.TokenSigner, date string, subscriberID int64, domain string) string {
+	return "digest." + date + ".s" + strconv.FormatInt(subscriberID, 10) + "." + s.MessageTag(date, subscriberID) + "@" + domain
 }
 
-// VERPToken is the token put in the envelope sender of a delivery: "d"
-// and the delivery id.
-func VERPToken(deliveryID int64) string { return "d" + strconv.FormatInt(deliveryID, 10) }
-
-// ParseVERPToken is the inverse of VERPToken.
-func ParseVERPToken(tok string) (int64, bool) {
-	if !strings.HasPrefix(tok, "d") {
-		return 0, false
-	}
-	id, err := strconv.ParseInt(tok[1:], 10, 64)
-	if err != nil || id <= 0 || "d"+strconv.FormatInt(id, 10) != tok {
-		return 0, false
-	}
-	return id, true
-}
-
-// ParseMessageID is the inverse of MessageID: the edition date and
-// subscriber id, or ok=false for a Message-ID that is not a digest's.
-func ParseMessageID(id string) (date string, subscriberID int64, ok bool) {
+// ParseMessageID splits a Message-ID made by MessageID into the edition
+// date, subscriber id and tag, or gives ok=false for one that is not a
+// digest's. It does not check the tag: use TokenSigner.VerifyMessageTag.
+func ParseMessageID(id string) (date string, subscriberID int64, tag string, ok bool) {
 	id = strings.Trim(id, "<> ")
 	local, _, found := strings.Cut(id, "@")
 	if !found || !strings.HasPrefix(local, "digest.") {
-		return "", 0, false
+		return "", 0, "", false
 	}
 	rest := strings.TrimPrefix(local, "digest.")
-	date, sub, found := strings.Cut(rest, ".s")
+	date, rest, found = strings.Cut(rest, ".s")
 	if !found || len(date) != len(news.DateLayout) {
-		return "", 0, false
+		return "", 0, "", false
+	}
+	sub, tag, found := strings.Cut(rest, ".")
+	if !found || tag == "" {
+		return "", 0, "", false
 	}
 	n, err := strconv.ParseInt(sub, 10, 64)
-	if err != nil || n <= 0 {
-		return "", 0, false
+	if err != nil || n <= 0 || sub != strconv.FormatInt(n, 10) {
+		return "", 0, "", false
 	}
-	return date, n, true
+	return date, n, tag, true
 }
 
 // Message builds the email for one reader from its composed parts.
@@ -337,7 +336,7 @@ func (d *Deliverer) Message(ed *news.Edition, dl *news.Delivery, m Message) *mai
 		Subject:               m.Subject,
 		Text:                  m.Text,
 		HTML:                  m.HTML,
-		MessageID:             MessageID(ed.Date, dl.SubscriberID, o.Domain),
+		MessageID:             MessageID(o.Signer, ed.Date, dl.SubscriberID, o.Domain),
 		ListUnsubscribeURL:    dl.UnsubscribeURL,
 		ListUnsubscribeMailto: o.UnsubscribeMailto,
 		ListID:                o.ListID,
@@ -347,7 +346,7 @@ func (d *Deliverer) Message(ed *news.Edition, dl *news.Delivery, m Message) *mai
 		msg.ListArchive = o.ArchiveURL(ed.Date)
 	}
 	if o.EnvelopeFrom != "" {
-		msg.EnvelopeFrom = mail.ExpandVERP(o.EnvelopeFrom, VERPToken(dl.ID))
+		msg.EnvelopeFrom = mail.ExpandVERP(o.EnvelopeFrom, o.Signer.DeliveryToken(dl.ID))
 	}
 	return msg
 }
@@ -356,7 +355,7 @@ func (d *Deliverer) Message(ed *news.Edition, dl *news.Delivery, m Message) *mai
 func (d *Deliverer) sendOne(ctx context.Context, ed *news.Edition, c Composer, row *news.ClaimedDelivery, clock func() time.Time) news.DeliveryResult {
 	o := d.opts
 	res := news.DeliveryResult{DeliveryID: row.ID, SubscriberID: row.SubscriberID,
-		MessageID: MessageID(ed.Date, row.SubscriberID, o.Domain)}
+		MessageID: MessageID(o.Signer, ed.Date, row.SubscriberID, o.Domain)}
 	now := clock()
 	fail := func(state news.DeliveryState, reason string) news.DeliveryResult {
 		res.State, res.Reply, res.At = state, reason, now

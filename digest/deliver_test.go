@@ -3,6 +3,8 @@ package digest
 import (
 	"testing"
 	"time"
+
+	"github.com/pressroom/pressroom/internal/news"
 )
 
 func TestDueTime(t *testing.T) {
@@ -35,29 +37,24 @@ func TestDueTime(t *testing.T) {
 	}
 }
 
-func TestMessageIDAndVERPRoundTrip(t *testing.T) {
-	id := MessageID("2026-11-27", 42, "news.example")
-	if id != "digest.2026-11-27.s42@news.example" {
-		t.Fatalf("MessageID = %q", id)
+func TestMessageIDRoundTrip(t *testing.T) {
+	s, err := news.NewTokenSigner([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	date, sub, ok := ParseMessageID("<" + id + ">")
-	if !ok || date != "2026-11-27" || sub != 42 {
-		t.Errorf("ParseMessageID = %q %d %v", date, sub, ok)
+	id := MessageID(s, "2026-11-27", 42, "news.example")
+	want := "digest.2026-11-27.s42." + s.MessageTag("2026-11-27", 42) + "@news.example"
+	if id != want {
+		t.Fatalf("MessageID = %q, want %q", id, want)
 	}
-	for _, bad := range []string{"x@y", "digest.2026-11-27.sX@y", "digest.2026-11.s1@y", "digest.2026-11-27.s0@y", "confirm.1@y"} {
-		if _, _, ok := ParseMessageID(bad); ok {
-			t.Errorf("ParseMessageID(%q) matched", bad)
-		}
+	date, sub, tag, ok := ParseMessageID("<" + id + ">")
+	if !ok || date != "2026-11-27" || sub != 42 || !s.VerifyMessageTag(date, sub, tag) {
+		t.Errorf("ParseMessageID(%q) = %q %d %q %v", id, date, sub, tag, ok)
 	}
-	if tok := VERPToken(1234); tok != "d1234" {
-		t.Errorf("VERPToken = %q", tok)
-	}
-	if id, ok := ParseVERPToken("d1234"); !ok || id != 1234 {
-		t.Errorf("ParseVERPToken = %d %v", id, ok)
-	}
-	for _, bad := range []string{"", "d", "d0", "d01", "x12", "d-3", "d12a"} {
-		if _, ok := ParseVERPToken(bad); ok {
-			t.Errorf("ParseVERPToken(%q) matched", bad)
+	for _, bad := range []string{"x@y", "digest.2026-11-27.sX.t@y", "digest.2026-11.s1.t@y", "digest.2026-11-27.s0.t@y",
+		"digest.2026-11-27.s042.t@y", "digest.2026-11-27.s42@y", "digest.2026-11-27.s42.@y", "confirm.1@y"} {
+		if d, n, tg, ok := ParseMessageID(bad); ok {
+			t.Errorf("ParseMessageID(%q) = %q %d %q, want no match", bad, d, n, tg)
 		}
 	}
 }

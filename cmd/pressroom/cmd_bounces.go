@@ -34,7 +34,9 @@ delivery it is about, and apply it:
 
 A report is matched by the VERP token of the bounce address
 (--envelope-from, as used when sending) or by the Message-ID of the
-returned message. Reports are recorded once: importing the same mailbox
+returned message. Both carry a tag signed with the server secret
+(--secret or the database's, as when sending): a report whose token or
+Message-ID does not verify is a forgery, and is skipped. Reports are recorded once: importing the same mailbox
 again changes nothing. Messages that are not reports, or that match no
 delivery, are listed and skipped.`)
 	envelopeFrom := cf.String("envelope-from", "", "the VERP bounce address `PATTERN` used when sending, e.g. bounces+{token}@news.example (env PRESSROOM_ENVELOPE_FROM)")
@@ -62,11 +64,16 @@ delivery, are listed and skipped.`)
 		return err
 	}
 	defer closeStore(db, &err)
+	// The secret the tokens were signed with when sending.
+	signer, err := linkSigner(ctx, e, db)
+	if err != nil {
+		return err
+	}
 
 	counts := map[string]int{}
 	var changed []string
 	for _, f := range files {
-		kind, outs, err := importReport(ctx, e, db, f, pattern)
+		kind, outs, err := importReport(ctx, e, db, signer, f, pattern)
 		if err != nil {
 			var skip *skipError
 			if errors.As(err, &skip) {
@@ -142,7 +149,7 @@ func reportFiles(p string) ([]string, error) {
 }
 
 // importReport parses one file and records what it reports.
-func importReport(ctx context.Context, e *env, db *store.DB, file, pattern string) (news.BounceKind, []news.BounceOutcome, error) {
+func importReport(ctx context.Context, e *env, db *store.DB, signer *news.TokenSigner, file, pattern string) (news.BounceKind, []news.BounceOutcome, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return "", nil, fmt.Errorf("bounces import: %w", err)
@@ -154,7 +161,7 @@ func importReport(ctx context.Context, e *env, db *store.DB, file, pattern strin
 	if err != nil {
 		return "", nil, &skipError{reason: err.Error()}
 	}
-	deliveryID, err := matchDelivery(ctx, db, rep, pattern)
+	deliveryID, err := matchDelivery(ctx, db, signer, rep, pattern)
 	if err != nil {
 		return "", nil, err
 	}
@@ -198,9 +205,13 @@ func importReport(ctx context.Context, e *env, db *store.DB, file, pattern strin
 	return events[len(events)-1].Kind, outs, nil
 }
 
-// matchDelivery finds the delivery a report is about: by the VERP token
-// of an address it was sent to, or by the returned Message-ID.
-func matchDelivery(ctx context.Context, db *store.DB, rep *pmail.Report, pattern string) (int64, error) {
+// matchDelivery finds the delivery a report is about: by the signed VERP
+// token of an address it was sent to, or by the signed Message-ID of the
+// returned message. Anyone can send a report to the bounce mailbox, so
+// both carry a tag made with the server secret: a report whose token or
+// Message-ID tag does not verify is skipped and changes nothing.
+func matchDelivery(ctx context.Context, db *store.DB, signer *news.TokenSigner, rep *pmail.Report, pattern string) (int64, error) {
+	var forged []string
 	if pattern != "" {
 		cands := append([]string{}, rep.Addressed...)
 		if rep.OriginalEnvelopeFrom != "" {
@@ -211,8 +222,9 @@ func matchDelivery(ctx context.Context, db *store.DB, rep *pmail.Report, pattern
 			if !ok {
 				continue
 			}
-			id, ok := digest.ParseVERPToken(tok)
-			if !ok {
+			id, err := signer.VerifyDeliveryToken(tok)
+			if err != nil {
+				forged = append(forged, a)
 				continue
 			}
 			did, _, err := db.FindDelivery(ctx, id, "", 0)
@@ -224,7 +236,14 @@ func matchDelivery(ctx context.Context, db *store.DB, rep *pmail.Report, pattern
 			}
 		}
 	}
-	if date, sub, ok := digest.ParseMessageID(rep.OriginalMessageID); ok {
+	if len(forged) > 0 {
+		return 0, &skipError{reason: fmt.Sprintf("token not valid (bounce address %s): not a bounce of ours, or sent before tokens were signed",
+			strings.Join(forged, ", "))}
+	}
+	if date, sub, tag, ok := digest.ParseMessageID(rep.OriginalMessageID); ok {
+		if !signer.VerifyMessageTag(date, sub, tag) {
+			return 0, &skipError{reason: fmt.Sprintf("Message-ID %q not valid: its tag is not ours", rep.OriginalMessageID)}
+		}
 		did, _, err := db.FindDelivery(ctx, 0, date, sub)
 		if err == nil {
 			return did, nil

@@ -70,7 +70,7 @@ func (d *deliveryFlags) setup(ctx context.Context, e *env, db *store.DB, m *mail
 	s.deliverer, err = digest.NewDeliverer(digest.DeliveryOptions{
 		Store: db, Sender: m.sender, Logger: e.logger, Workers: m.workers, Chunk: d.chunk,
 		From: m.from, ReplyTo: m.replyTo, EnvelopeFrom: m.envelopeFrom, UnsubscribeMailto: m.unsubscribeMailto,
-		ArchiveURL: r.ArchiveURL,
+		ArchiveURL: r.ArchiveURL, Signer: signer,
 		Personalize: func(dl *news.Delivery) error {
 			dl.UnsubscribeURL = signer.URL(baseURL, dl.SubscriberID, news.PurposeUnsubscribe, time.Time{})
 			dl.PreferencesURL = signer.URL(baseURL, dl.SubscriberID, news.PurposePreferences, time.Time{})

@@ -128,7 +128,7 @@ func (m *mailFlags) open(e *env) (*mailer, error) {
 		}
 	}
 	if m.envelopeFrom != "" {
-		if _, err := mail.ParseAddress(pmail.ExpandVERP(m.envelopeFrom, "d1")); err != nil {
+		if _, err := mail.ParseAddress(pmail.ExpandVERP(m.envelopeFrom, "d1-aaaaaaaaaaaaaaaa")); err != nil {
 			return nil, cf.usageErrorf("--envelope-from %q: %v", m.envelopeFrom, err)
 		}
 	}

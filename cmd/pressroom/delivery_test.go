@@ -256,6 +256,14 @@ func TestDeliverThousandReaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	secret, err := r.db.LinkSecret(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := news.NewTokenSigner(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
 	delivery := map[int64]int64{} // subscriber -> delivery
 	for _, d := range dels {
 		delivery[d.SubscriberID] = d.ID
@@ -296,7 +304,7 @@ func TestDeliverThousandReaders(t *testing.T) {
 		if len(toh) != 1 || toh[0].Address != to || toh[0].Name != sub.Name {
 			t.Errorf("To = %v, want %s %q", toh, to, sub.Name)
 		}
-		if got, want := h.Get("Message-Id"), fmt.Sprintf("<digest.%s.s%d@news.example>", edDate, sub.ID); got != want {
+		if got, want := h.Get("Message-Id"), fmt.Sprintf("<digest.%s.s%d.%s@news.example>", edDate, sub.ID, signer.MessageTag(edDate, sub.ID)); got != want {
 			t.Errorf("Message-ID = %q, want %q", got, want)
 		}
 		if _, err := h.Date(); err != nil {
@@ -318,7 +326,7 @@ func TestDeliverThousandReaders(t *testing.T) {
 				t.Errorf("%s: %s = %q, want %q", to, k, got, v)
 			}
 		}
-		if want := fmt.Sprintf("bounces+d%d@news.example", delivery[sub.ID]); m.From != want {
+		if want := "bounces+" + signer.DeliveryToken(delivery[sub.ID]) + "@news.example"; m.From != want {
 			t.Errorf("%s: MAIL FROM %s, want %s", to, m.From, want)
 		}
 		parts := readParts(t, msg)
@@ -567,16 +575,37 @@ func TestCatchUpAndDoubleFiring(t *testing.T) {
 }
 
 // TestBouncesImport feeds a DSN matched by VERP token, one matched by
-// Message-ID and an ARF complaint through "pressroom bounces import".
+// Message-ID and an ARF complaint through "pressroom bounces import",
+// each built from what the SMTP server received (the real envelope sender
+// and Message-ID). Forged reports first: tokens and Message-IDs that do
+// not carry the server's tag are skipped and change nothing.
 func TestBouncesImport(t *testing.T) {
-	path := deliveryNewsroom(t, 3, func(i int, s *news.Subscriber) { s.Sections = nil })
+	path := deliveryNewsroom(t, 4, func(i int, s *news.Subscriber) { s.Sections = nil })
 	srv := newTestServer(t, nil)
 	r := newRig(t, path, srv)
 	ed := r.plan()
 	r.deliver(ed)
-	subs, _ := r.db.ListSubscribers(context.Background(), "", "")
-	d0 := deliveryID(t, r.db, ed.ID, subs[0].ID)
-	dir := t.TempDir()
+	ctx := context.Background()
+	subs, _ := r.db.ListSubscribers(ctx, "", "")
+	// What each reader's copy carried: envelope sender and Message-ID.
+	bounceAddr, msgID := map[string]string{}, map[string]string{}
+	for _, m := range srv.Messages() {
+		hdr, err := netmail.ReadMessage(bytes.NewReader(m.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bounceAddr[m.To[0]] = m.From
+		msgID[m.To[0]] = strings.Trim(hdr.Header.Get("Message-ID"), "<>")
+	}
+	for _, sub := range subs {
+		d := deliveryID(t, r.db, ed.ID, sub.ID)
+		if got, plain := bounceAddr[sub.Email], fmt.Sprintf("bounces+d%d@news.example", d); !strings.HasPrefix(got, fmt.Sprintf("bounces+d%d-", d)) || len(got) != len(plain)+17 {
+			t.Errorf("%s: envelope sender %q, want bounces+d%d- and a 16-character tag", sub.Email, got, d)
+		}
+		if got := msgID[sub.Email]; !strings.HasPrefix(got, fmt.Sprintf("digest.%s.s%d.", edDate, sub.ID)) || !strings.HasSuffix(got, "@news.example") {
+			t.Errorf("%s: Message-ID %q", sub.Email, got)
+		}
+	}
 	dsn := func(to, finalRcpt, status, action, msgID string) string {
 		return "To: " + to + "\r\nFrom: MAILER-DAEMON@mx.reader.example\r\nSubject: Undelivered\r\nMIME-Version: 1.0\r\n" +
 			"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n" +
@@ -584,23 +613,60 @@ func TestBouncesImport(t *testing.T) {
 			"\r\nAction: " + action + "\r\nStatus: " + status + "\r\nDiagnostic-Code: smtp; 550 " + status + " gone\r\n\r\n" +
 			"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <" + msgID + ">\r\nSubject: x\r\n\r\n--b--\r\n"
 	}
-	arf := "To: abuse@news.example\r\nFrom: fbl@isp.example\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n" +
-		"Content-Type: multipart/report; report-type=feedback-report; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nAbuse report.\r\n" +
-		"--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nVersion: 1\r\nOriginal-Mail-From: <bounces+d" + fmt.Sprint(deliveryID(t, r.db, ed.ID, subs[2].ID)) + "@news.example>\r\n\r\n" +
-		"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nSubject: x\r\n\r\n--b--\r\n"
-	files := map[string]string{
-		"1.eml": dsn(fmt.Sprintf("bounces+d%d@news.example", d0), subs[0].Email, "5.1.1", "failed", "unrelated@x"),
-		"2.eml": dsn("bounces@news.example", subs[1].Email, "4.2.2", "delayed", digest.MessageID(edDate, subs[1].ID, "news.example")),
-		"3.eml": arf,
-		"4.eml": "From: someone@example.com\r\nSubject: hello\r\n\r\nNot a report.\r\n",
-	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
+	write := func(dir string, files map[string]string) {
+		for name, body := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
+	importArgs := func(dir string) []string {
+		return []string{"bounces", "import", "--db", path, "--envelope-from", "bounces+{token}@news.example", dir}
+	}
+
+	// Forgeries aimed at reader 3: the plain delivery id of earlier
+	// versions, reader 0's genuine tag on reader 3's id, a Message-ID
+	// with a made-up tag and one without a tag.
+	victim := subs[3]
+	dv := deliveryID(t, r.db, ed.ID, victim.ID)
+	realTag := bounceAddr[subs[0].Email][strings.Index(bounceAddr[subs[0].Email], "-")+1 : strings.Index(bounceAddr[subs[0].Email], "@")]
+	forgedDir := t.TempDir()
+	write(forgedDir, map[string]string{
+		"f1.eml": dsn(fmt.Sprintf("bounces+d%d@news.example", dv), victim.Email, "5.1.1", "failed", "unrelated@x"),
+		"f2.eml": dsn(fmt.Sprintf("bounces+d%d-%s@news.example", dv, realTag), victim.Email, "5.1.1", "failed", "unrelated@x"),
+		"f3.eml": dsn("bounces@news.example", victim.Email, "5.1.1", "failed", fmt.Sprintf("digest.%s.s%d.aaaaaaaaaaaaaaaa@news.example", edDate, victim.ID)),
+		"f4.eml": dsn("bounces@news.example", victim.Email, "5.1.1", "failed", fmt.Sprintf("digest.%s.s%d@news.example", edDate, victim.ID)),
+		// A forged token wins over a genuine Message-ID: the report is not ours.
+		"f5.eml": dsn(fmt.Sprintf("bounces+d%d-%s@news.example", dv, realTag), victim.Email, "5.1.1", "failed", msgID[victim.Email]),
+	})
 	before := dump(t, path)
-	res := pressroom(t, "", "bounces", "import", "--db", path, "--envelope-from", "bounces+{token}@news.example", dir)
+	res := pressroom(t, "", importArgs(forgedDir)...)
+	res.want(t, 0, "f1.eml: skipped: token not valid", "f2.eml: skipped: token not valid",
+		"f3.eml: skipped: Message-ID", "f4.eml: skipped: matches no delivery", "f5.eml: skipped: token not valid")
+	if !strings.Contains(res.stdout, "5 files: skipped 5") {
+		t.Errorf("forged import output:\n%s", res.stdout)
+	}
+	if after := dump(t, path); after != before {
+		t.Errorf("forged reports changed the database")
+	}
+	if s, err := r.db.SubscriberByID(ctx, victim.ID); err != nil || s.Status != news.StatusActive {
+		t.Errorf("victim after forged bounces: %v (%v), want active", s.Status, err)
+	}
+
+	// Genuine reports: what came back to the real bounce addresses.
+	dir := t.TempDir()
+	arf := "To: abuse@news.example\r\nFrom: fbl@isp.example\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=feedback-report; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nAbuse report.\r\n" +
+		"--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nVersion: 1\r\nOriginal-Mail-From: <" + bounceAddr[subs[2].Email] + ">\r\n\r\n" +
+		"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nSubject: x\r\n\r\n--b--\r\n"
+	write(dir, map[string]string{
+		// Relays may change the case of the local part.
+		"1.eml": dsn(strings.ToUpper(bounceAddr[subs[0].Email]), subs[0].Email, "5.1.1", "failed", "unrelated@x"),
+		"2.eml": dsn("bounces@news.example", subs[1].Email, "4.2.2", "delayed", msgID[subs[1].Email]),
+		"3.eml": arf,
+		"4.eml": "From: someone@example.com\r\nSubject: hello\r\n\r\nNot a report.\r\n",
+	})
+	res = pressroom(t, "", importArgs(dir)...)
 	res.want(t, 0, "4.eml: skipped: not a bounce or complaint report")
 	for _, want := range []string{"4 files:", "hard 1", "delayed 1", "complaint 1", "skipped 1",
 		subs[0].Email + " -> bounced", subs[2].Email + " -> complained"} {
@@ -608,15 +674,15 @@ func TestBouncesImport(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, res.stdout)
 		}
 	}
-	for i, want := range []news.SubscriberStatus{news.StatusBounced, news.StatusActive, news.StatusComplained} {
-		s, err := r.db.SubscriberByID(context.Background(), subs[i].ID)
+	for i, want := range []news.SubscriberStatus{news.StatusBounced, news.StatusActive, news.StatusComplained, news.StatusActive} {
+		s, err := r.db.SubscriberByID(ctx, subs[i].ID)
 		if err != nil || s.Status != want {
 			t.Errorf("subscriber %d: %v (%v), want %v", i, s.Status, err, want)
 		}
 	}
 	after := dump(t, path)
 	// Importing the same folder again changes nothing.
-	pressroom(t, "", "bounces", "import", "--db", path, "--envelope-from", "bounces+{token}@news.example", dir).want(t, 0)
+	pressroom(t, "", importArgs(dir)...).want(t, 0)
 	if again := dump(t, path); again != after {
 		t.Errorf("second import changed the database")
 	}
@@ -626,17 +692,17 @@ func TestBouncesImport(t *testing.T) {
 	// The next edition is not planned for the bounced or complained reader.
 	ed2 := time.Date(2026, 11, 28, 8, 0, 1, 0, msk)
 	r.clock.Set(ed2)
-	p, err := r.setup.planner.Plan(context.Background(), "2026-11-28", ed2)
+	p, err := r.setup.planner.Plan(ctx, "2026-11-28", ed2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, _ := r.db.Deliveries(context.Background(), p.Edition.ID)
+	ds, _ := r.db.Deliveries(ctx, p.Edition.ID)
 	var emails []string
 	for _, d := range ds {
 		emails = append(emails, d.Email)
 	}
-	if !slices.Equal(emails, []string{subs[1].Email}) {
-		t.Errorf("next edition goes to %v, want only %s", emails, subs[1].Email)
+	if !slices.Equal(emails, []string{subs[1].Email, subs[3].Email}) {
+		t.Errorf("next edition goes to %v, want only %s and %s", emails, subs[1].Email, subs[3].Email)
 	}
 }
 

@@ -89,3 +89,60 @@ func TestTokenURL(t *testing.T) {
 		t.Errorf("Verify(token from URL) = %d, %v", id, err)
 	}
 }
+
+func TestDeliveryTokenAndMessageTag(t *testing.T) {
+	s, _ := NewTokenSigner([]byte("0123456789abcdef0123456789abcdef"))
+	other, _ := NewTokenSigner([]byte("another secret, just as long...."))
+	tok := s.DeliveryToken(1234)
+	if !strings.HasPrefix(tok, "d1234-") || len(tok) != len("d1234-")+16 {
+		t.Fatalf("DeliveryToken(1234) = %q, want d1234- and a 16-character tag", tok)
+	}
+	for _, c := range tok {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			t.Fatalf("DeliveryToken(1234) = %q has %q, not safe in a local part", tok, c)
+		}
+	}
+	for _, in := range []string{tok, strings.ToUpper(tok)} {
+		if id, err := s.VerifyDeliveryToken(in); err != nil || id != 1234 {
+			t.Errorf("VerifyDeliveryToken(%q) = %d, %v; want 1234, nil", in, id, err)
+		}
+	}
+	tag := tok[len("d1234-"):]
+	flipped := []byte(tag)
+	flipped[3] ^= 1
+	bad := []string{
+		"", "d1234", "d1234-", "d0-" + tag, "d01234-" + tag, "d-1234-" + tag,
+		"d1235-" + tag,             // another delivery's id with this tag
+		"d1234-" + string(flipped), // one bit off
+		"d1234-" + tag[:15],        // short
+		"d1234-" + tag + "a",       // long
+		"d1234-" + tag[:8] + "\n" + tag[8:],
+		other.DeliveryToken(1234),          // another server's secret
+		"d1234-" + s.MessageTag("1234", 0), // a tag of another kind
+	}
+	for _, b := range bad {
+		if id, err := s.VerifyDeliveryToken(b); !errors.Is(err, ErrTokenInvalid) {
+			t.Errorf("VerifyDeliveryToken(%q) = %d, %v; want ErrTokenInvalid", b, id, err)
+		}
+	}
+
+	mt := s.MessageTag("2026-11-27", 42)
+	if len(mt) != 16 || mt != s.MessageTag("2026-11-27", 42) {
+		t.Fatalf("MessageTag = %q, want 16 characters, the same each time", mt)
+	}
+	if !s.VerifyMessageTag("2026-11-27", 42, mt) || !s.VerifyMessageTag("2026-11-27", 42, strings.ToUpper(mt)) {
+		t.Errorf("VerifyMessageTag rejects its own tag %q", mt)
+	}
+	for _, c := range []struct {
+		date string
+		sub  int64
+		tag  string
+	}{
+		{"2026-11-27", 43, mt}, {"2026-11-28", 42, mt}, {"2026-11-27", 42, ""},
+		{"2026-11-27", 42, other.MessageTag("2026-11-27", 42)},
+	} {
+		if s.VerifyMessageTag(c.date, c.sub, c.tag) {
+			t.Errorf("VerifyMessageTag(%q, %d, %q) = true", c.date, c.sub, c.tag)
+		}
+	}
+}
