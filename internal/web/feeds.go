@@ -55,8 +55,9 @@ type feedService struct {
 	builder *feeds.Builder
 	src     feeds.Source
 	now     func() time.Time
-	maxAge  string // Cache-Control value
+	maxAge  []string // Cache-Control value
 	metrics *Metrics
+	results feedResults
 
 	mu  sync.Mutex                // serialises builds
 	cur atomic.Pointer[feedState] // nil until the first build
@@ -70,16 +71,32 @@ type feedState struct {
 	titles map[string]string      // feed name -> title
 }
 
-// servedFile is a feed with everything a response needs precomputed.
+// servedFile is a feed with everything a response needs precomputed,
+// header values included: a request assigns these slices to the header
+// map as they are, with no formatting or allocation. They are shared by
+// every response and never modified (a slice of capacity 1 that someone
+// appends to is copied, not changed).
 type servedFile struct {
-	contentType  string
 	etag, gzETag string
-	lastModified string // http.TimeFormat
 	modified     time.Time
-	plain, gz    []byte
-	plainLen     string
-	gzLen        string
+	lastModified []string // http.TimeFormat
+	contentType  []string
+	plain, gz    servedCoding
 }
+
+// servedCoding is one content coding of a feed: identity or gzip.
+type servedCoding struct {
+	body            []byte
+	etag            []string // a strong tag differs per content coding
+	contentLength   []string
+	contentEncoding []string // nil for identity
+}
+
+// Header values shared by every feed response.
+var (
+	varyAcceptEncoding = []string{"Accept-Encoding"}
+	noSniff            = []string{"nosniff"}
+)
 
 func (s *Server) initFeeds() error {
 	fo := s.opts.Feeds
@@ -121,8 +138,9 @@ func (s *Server) initFeeds() error {
 		builder: b,
 		src:     src,
 		now:     s.now,
-		maxAge:  "public, max-age=" + strconv.Itoa(int(o.MaxAge/time.Second)),
+		maxAge:  []string{"public, max-age=" + strconv.Itoa(int(o.MaxAge/time.Second))},
 		metrics: s.metrics,
+		results: s.metrics.feedResults(),
 	}
 	return nil
 }
@@ -291,75 +309,97 @@ func newServedFile(f *feeds.File, modified time.Time) *servedFile {
 	_, _ = zw.Write(f.Data)                                  // writing to a bytes.Buffer cannot fail
 	_ = zw.Close()
 	gz := buf.Bytes()
+	gzETag := strings.TrimSuffix(f.ETag, `"`) + `-gz"`
 	return &servedFile{
-		contentType:  f.ContentType,
 		etag:         f.ETag,
-		gzETag:       strings.TrimSuffix(f.ETag, `"`) + `-gz"`, // a strong tag differs per content coding
-		lastModified: modified.Format(http.TimeFormat),
+		gzETag:       gzETag,
 		modified:     modified,
-		plain:        f.Data,
-		gz:           gz,
-		plainLen:     strconv.Itoa(len(f.Data)),
-		gzLen:        strconv.Itoa(len(gz)),
+		lastModified: []string{modified.Format(http.TimeFormat)},
+		contentType:  []string{f.ContentType},
+		plain: servedCoding{
+			body:          f.Data,
+			etag:          []string{f.ETag},
+			contentLength: []string{strconv.Itoa(len(f.Data))},
+		},
+		gz: servedCoding{
+			body:            gz,
+			etag:            []string{gzETag},
+			contentLength:   []string{strconv.Itoa(len(gz))},
+			contentEncoding: []string{"gzip"},
+		},
 	}
 }
 
-// serveFeed answers GET and HEAD for /feeds/{file} and /feeds.opml.
+// serveFeed answers GET and HEAD for /feeds/{file} and /feeds.opml. A
+// cached feed is the busiest response the server gives, so everything is
+// precomputed per build and set by direct assignment under canonical
+// header keys.
 func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request) {
-	if s.feeds == nil {
+	fs := s.feeds
+	if fs == nil {
 		feedNotFound(w, "Feeds are not enabled on this server.")
 		return
 	}
-	result := "hit"
-	if s.feeds.cur.Load() == nil {
-		result = "miss" // the first request builds the feeds
-	}
-	st, err := s.feeds.current(r.Context())
-	if err != nil {
-		s.serverError(w, r, err)
-		return
+	hit := fs.results.hit
+	st := fs.cur.Load()
+	if st == nil {
+		hit = fs.results.miss // the first request builds the feeds
+		var err error
+		if st, err = fs.current(r.Context()); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 	}
 	f, ok := st.files[r.URL.Path]
 	if !ok {
-		s.metrics.ObserveFeedRequest("not_found")
+		fs.results.notFound.Inc()
 		feedNotFound(w, notFoundMessage(r.URL.Path, st.names))
 		return
 	}
-	h := w.Header()
-	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
-	etag := f.etag
-	if gz {
-		etag = f.gzETag
+	c := &f.plain
+	if acceptsGzip(firstValue(r.Header, "Accept-Encoding")) {
+		c = &f.gz
 	}
-	h["Cache-Control"] = []string{s.feeds.maxAge}
-	h["Vary"] = []string{"Accept-Encoding"}
-	h["Etag"] = []string{etag}
-	h["Last-Modified"] = []string{f.lastModified}
+	h := w.Header()
+	h["Cache-Control"] = fs.maxAge
+	h["Vary"] = varyAcceptEncoding
+	h["Etag"] = c.etag
+	h["Last-Modified"] = f.lastModified
 	if notModified(r, f) {
-		s.metrics.ObserveFeedRequest("not_modified")
+		fs.results.notModified.Inc()
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	s.metrics.ObserveFeedRequest(result)
-	h["Content-Type"] = []string{f.contentType}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	body, n := f.plain, f.plainLen
-	if gz {
-		h["Content-Encoding"] = []string{"gzip"}
-		body, n = f.gz, f.gzLen
+	hit.Inc()
+	h["Content-Type"] = f.contentType
+	h["X-Content-Type-Options"] = noSniff
+	if c.contentEncoding != nil {
+		h["Content-Encoding"] = c.contentEncoding
 	}
-	h["Content-Length"] = []string{n}
+	h["Content-Length"] = c.contentLength
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
+		_, _ = w.Write(c.body)
 	}
+}
+
+// firstValue is Header.Get for a key already in canonical form, without
+// canonicalising it again.
+func firstValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // notModified applies RFC 9110's conditional GET: If-None-Match when
 // present (either coding's tag matches: the bytes are the same feed),
 // else If-Modified-Since.
 func notModified(r *http.Request, f *servedFile) bool {
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
+	if inm := firstValue(r.Header, "If-None-Match"); inm != "" {
+		if inm == f.etag || inm == f.gzETag { // the usual case: a client sends back the one tag it got
+			return true
+		}
 		for tag := range strings.SplitSeq(inm, ",") {
 			tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
 			if tag == "*" || tag == f.etag || tag == f.gzETag {
@@ -368,7 +408,7 @@ func notModified(r *http.Request, f *servedFile) bool {
 		}
 		return false
 	}
-	if ims := r.Header.Get("If-Modified-Since"); ims != "" {
+	if ims := firstValue(r.Header, "If-Modified-Since"); ims != "" {
 		if t, err := http.ParseTime(ims); err == nil && !f.modified.After(t) {
 			return true
 		}
@@ -378,8 +418,11 @@ func notModified(r *http.Request, f *servedFile) bool {
 
 // acceptsGzip reports whether an Accept-Encoding value admits gzip.
 func acceptsGzip(ae string) bool {
-	if ae == "" {
+	switch ae {
+	case "":
 		return false
+	case "gzip", "gzip, deflate", "gzip, deflate, br", "gzip, deflate, br, zstd": // what clients send
+		return true
 	}
 	gzipQ, starQ := -1.0, -1.0
 	for part := range strings.SplitSeq(ae, ",") {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mmcdole/gofeed"
+	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/net/html"
 
 	"github.com/pressroom/pressroom/feeds"
@@ -562,5 +563,126 @@ func TestFeedAutodiscovery(t *testing.T) {
 	}
 	if diff := cmp.Diff(want[:3], alternates(t, readAll(t, other.Body))); diff != "" {
 		t.Errorf("other page alternates (-want +got):\n%s", diff)
+	}
+}
+
+// TestFeedsOverTCP serves feeds from a real http.Server to concurrent
+// keep-alive clients, as in production: every response carries the same
+// precomputed headers and bytes, 304s and HEADs stay bodiless, every
+// request gets its own id, and the metrics count each request once under
+// its route and code (the series are resolved once and shared).
+func TestFeedsOverTCP(t *testing.T) {
+	h := newFeedHarness(t, nil)
+	m := web.NewMetrics(nil, nil)
+	srv, err := web.New(web.Options{Store: h.db, BaseURL: feedBase, Now: h.clock.Now, Metrics: m, Feeds: &web.FeedOptions{Source: h.src}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	url := ts.URL + "/feeds/politics.rss"
+
+	plainClient := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer plainClient.CloseIdleConnections()
+	first, err := plainClient.Get(url) // the first request builds the feeds: a miss
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readAll(t, first.Body)
+	first.Body.Close()
+	etag := first.Header.Get("ETag")
+
+	const workers, rounds = 8, 25 // each round: a 200, a gzip 200, a 304 and a HEAD
+	var (
+		mu  sync.Mutex
+		ids = map[string]bool{first.Header.Get("X-Request-Id"): true}
+	)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+			defer client.CloseIdleConnections()
+			for range rounds {
+				for _, rq := range []struct {
+					method, header, value string
+					status                int
+				}{
+					{"GET", "", "", 200},
+					{"GET", "Accept-Encoding", "gzip, deflate, br", 200},
+					{"GET", "If-None-Match", etag, 304},
+					{"HEAD", "", "", 200},
+				} {
+					req, _ := http.NewRequest(rq.method, url, nil)
+					if rq.header != "" {
+						req.Header.Set(rq.header, rq.value)
+					}
+					resp, err := client.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					body, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if err != nil || resp.StatusCode != rq.status {
+						t.Errorf("%s %s %s: %d, %v", rq.method, rq.header, rq.value, resp.StatusCode, err)
+						return
+					}
+					if rq.header == "Accept-Encoding" {
+						zr, err := gzip.NewReader(bytes.NewReader(body))
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						body = readAll(t, zr)
+					}
+					switch {
+					case rq.method == "GET" && rq.status == 200 && !bytes.Equal(body, want):
+						t.Errorf("%s %s: body differs from the first response", rq.method, rq.header)
+					case (rq.method == "HEAD" || rq.status == 304) && len(body) != 0:
+						t.Errorf("%s %s: %d-byte body", rq.method, rq.header, len(body))
+					}
+					if rq.header != "Accept-Encoding" && resp.Header.Get("ETag") != etag {
+						t.Errorf("%s %s: ETag %q, want %q", rq.method, rq.header, resp.Header.Get("ETag"), etag)
+					}
+					if resp.Header.Get("Vary") != "Accept-Encoding" || resp.Header.Get("Last-Modified") != first.Header.Get("Last-Modified") {
+						t.Errorf("%s %s: headers %v", rq.method, rq.header, resp.Header)
+					}
+					id := resp.Header.Get("X-Request-Id")
+					mu.Lock()
+					dup := ids[id]
+					ids[id] = true
+					mu.Unlock()
+					if dup || len(id) != 16 || strings.Trim(id, "0123456789abcdef") != "" {
+						t.Errorf("request id %q: duplicate %v or not 16 hex digits", id, dup)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	n := float64(workers * rounds)
+	reqs := family(t, m, "pressroom_http_requests_total")
+	results := family(t, m, "pressroom_feed_requests_total")
+	for _, c := range []struct {
+		f      *dto.MetricFamily
+		labels map[string]string
+		want   float64
+	}{
+		{reqs, map[string]string{"route": "GET /feeds/{file}", "method": "GET", "code": "200"}, 2*n + 1},
+		{reqs, map[string]string{"route": "GET /feeds/{file}", "method": "GET", "code": "304"}, n},
+		{reqs, map[string]string{"route": "GET /feeds/{file}", "method": "HEAD", "code": "200"}, n},
+		{results, map[string]string{"result": "hit"}, 3 * n},
+		{results, map[string]string{"result": "not_modified"}, n},
+		{results, map[string]string{"result": "miss"}, 1},
+		{results, map[string]string{"result": "not_found"}, 0},
+	} {
+		if got := labelled(c.f, c.labels); got == nil || got.GetCounter().GetValue() != c.want {
+			t.Errorf("%v = %v, want %v", c.labels, got, c.want)
+		}
+	}
+	dur := labelled(family(t, m, "pressroom_http_request_duration_seconds"), map[string]string{"route": "GET /feeds/{file}", "method": "GET"})
+	if dur == nil || dur.GetHistogram().GetSampleCount() != uint64(3*n+1) {
+		t.Errorf("GET feed latency samples = %v, want %v", dur, 3*n+1)
 	}
 }

@@ -3,8 +3,11 @@ package web
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +35,8 @@ type Metrics struct {
 
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
+	httpSeriesMu sync.Mutex                              // serialises additions to httpSeries
+	httpSeries   atomic.Pointer[map[httpKey]*httpSeries] // read-only once published
 
 	feedRequests *prometheus.CounterVec
 	feedBuilds   *prometheus.HistogramVec
@@ -107,6 +112,7 @@ func NewMetrics(store MetricsStore, logger *slog.Logger) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}, []string{"job"}),
 	}
+	m.httpSeries.Store(&map[httpKey]*httpSeries{})
 	reg.MustRegister(
 		m.httpRequests, m.httpDuration, m.feedRequests, m.feedBuilds,
 		m.ingestItems, m.ingestRejected, m.smtpReplies,
@@ -137,9 +143,25 @@ func (m *Metrics) handler(logger *slog.Logger) http.Handler {
 	})
 }
 
+// httpKey names one pressroom_http_requests_total series.
+type httpKey struct {
+	route, method string
+	code          int
+}
+
+// httpSeries is one route, method and status code's counter and the
+// route and method's latency histogram, resolved from the vectors once.
+type httpSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
 // observeHTTP records one answered request. route is the ServeMux
 // pattern ("GET /feeds/{file}"), never the raw path, so the label set
-// stays small whatever clients ask for.
+// stays small whatever clients ask for. Every request passes here, so
+// the series are looked up in a read-only map, replaced whole when a new
+// label set first appears, instead of through WithLabelValues (which
+// hashes and validates every label and takes a lock each time).
 func (m *Metrics) observeHTTP(route, method string, status int, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
@@ -149,8 +171,49 @@ func (m *Metrics) observeHTTP(route, method string, status int, d time.Duration)
 	default:
 		method = "other"
 	}
-	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.httpDuration.WithLabelValues(route, method).Observe(d.Seconds())
+	k := httpKey{route, method, status}
+	ser, ok := (*m.httpSeries.Load())[k]
+	if !ok {
+		ser = m.addHTTPSeries(k)
+	}
+	ser.count.Inc()
+	ser.duration.Observe(d.Seconds())
+}
+
+// addHTTPSeries resolves k's series and publishes a copy of the map with
+// them. The copy is cheap: there are a few series per route.
+func (m *Metrics) addHTTPSeries(k httpKey) *httpSeries {
+	m.httpSeriesMu.Lock()
+	defer m.httpSeriesMu.Unlock()
+	old := *m.httpSeries.Load()
+	if ser, ok := old[k]; ok {
+		return ser
+	}
+	ser := &httpSeries{
+		count:    m.httpRequests.WithLabelValues(k.route, k.method, strconv.Itoa(k.code)),
+		duration: m.httpDuration.WithLabelValues(k.route, k.method),
+	}
+	next := make(map[httpKey]*httpSeries, len(old)+1)
+	maps.Copy(next, old)
+	next[k] = ser
+	m.httpSeries.Store(&next)
+	return ser
+}
+
+// feedResults are pressroom_feed_requests_total's series, resolved once.
+type feedResults struct {
+	hit, notModified, miss, notFound prometheus.Counter
+}
+
+// feedResults resolves the feed request counters; the feeds resolve
+// them when they start, so all four series exist from then on.
+func (m *Metrics) feedResults() feedResults {
+	return feedResults{
+		hit:         m.feedRequests.WithLabelValues("hit"),
+		notModified: m.feedRequests.WithLabelValues("not_modified"),
+		miss:        m.feedRequests.WithLabelValues("miss"),
+		notFound:    m.feedRequests.WithLabelValues("not_found"),
+	}
 }
 
 // ObserveFeedRequest counts one feed request by result: "hit",

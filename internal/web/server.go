@@ -73,6 +73,8 @@ type Server struct {
 	digest  *DigestOptions // nil when the digest archive is off
 	feeds   *feedService   // nil when feeds are off
 
+	ids *requestIDs
+
 	api            *api // nil: admin API off
 	metrics        *Metrics
 	metricsHandler http.Handler
@@ -104,7 +106,7 @@ func New(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("web: new: %w", ferr)
 		}
 	}
-	s := &Server{opts: opts, store: opts.Store, logger: opts.Logger, now: opts.Now}
+	s := &Server{opts: opts, store: opts.Store, logger: opts.Logger, now: opts.Now, ids: newRequestIDs()}
 	p, err := parsePages(opts.Location)
 	if err != nil {
 		return nil, err
