@@ -1,8 +1,11 @@
 package web_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -22,16 +25,15 @@ func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
-// BenchmarkServeFeed serves a 50-item feed from memory through the whole
-// handler chain (request id, logging middleware, routing): a full 200,
-// the gzip copy, and a 304.
-func BenchmarkServeFeed(b *testing.B) {
+// benchFeedServer is a server with a 50-item politics feed built.
+func benchFeedServer(b *testing.B) *web.Server {
+	b.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { db.Close() })
 	for _, s := range testSections {
 		if err := db.AddSection(ctx, s); err != nil {
 			b.Fatal(err)
@@ -51,17 +53,37 @@ func BenchmarkServeFeed(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rec := httptest.NewRecorder()
-	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/feeds/politics.rss", nil))
-	etag := rec.Header().Get("ETag")
-	for _, bc := range []struct {
+	if err := srv.RefreshFeeds(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return srv
+}
+
+// feedBenchCases are the requests both serving benchmarks make.
+func feedBenchCases(etag string) []struct {
+	name   string
+	header [2]string
+	status int
+} {
+	return []struct {
 		name   string
 		header [2]string
+		status int
 	}{
-		{"200", [2]string{}},
-		{"200-gzip", [2]string{"Accept-Encoding", "gzip"}},
-		{"304", [2]string{"If-None-Match", etag}},
-	} {
+		{"200", [2]string{}, http.StatusOK},
+		{"200-gzip", [2]string{"Accept-Encoding", "gzip"}, http.StatusOK},
+		{"304", [2]string{"If-None-Match", etag}, http.StatusNotModified},
+	}
+}
+
+// BenchmarkServeFeed serves a 50-item feed from memory through the whole
+// handler chain (request id, logging middleware, metrics, routing) into
+// a discarding ResponseWriter: a full 200, the gzip copy, and a 304.
+func BenchmarkServeFeed(b *testing.B) {
+	srv := benchFeedServer(b)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/feeds/politics.rss", nil))
+	for _, bc := range feedBenchCases(rec.Header().Get("ETag")) {
 		b.Run(bc.name, func(b *testing.B) {
 			req := httptest.NewRequest("GET", "/feeds/politics.rss", nil)
 			if bc.header[0] != "" {
@@ -71,6 +93,64 @@ func BenchmarkServeFeed(b *testing.B) {
 			for b.Loop() {
 				srv.ServeHTTP(&discardWriter{h: http.Header{}}, req)
 			}
+		})
+	}
+}
+
+// BenchmarkServeFeedTCP serves the same feed from a real http.Server on
+// loopback to 32 keep-alive connections, as wrk does against `pressroom
+// serve`: net/http's connection handling, the kernel's TCP and the
+// handler together, in a form `go test -cpuprofile` can profile.
+// Client and server share the CPUs, as wrk and the server do.
+func BenchmarkServeFeedTCP(b *testing.B) {
+	srv := benchFeedServer(b)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+	go func() { _ = hs.Serve(ln) }()
+	b.Cleanup(func() { _ = hs.Close() })
+	addr := ln.Addr().String()
+	resp, err := http.Get("http://" + addr + "/feeds/politics.rss")
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, bc := range feedBenchCases(resp.Header.Get("ETag")) {
+		b.Run(bc.name, func(b *testing.B) {
+			req := "GET /feeds/politics.rss HTTP/1.1\r\nHost: " + addr + "\r\n"
+			if bc.header[0] != "" {
+				req += bc.header[0] + ": " + bc.header[1] + "\r\n"
+			}
+			req += "\r\n"
+			b.SetParallelism(16) // 32 connections on 2 CPUs, like wrk -c32
+			b.RunParallel(func(pb *testing.PB) {
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer conn.Close()
+				br := bufio.NewReader(conn)
+				for pb.Next() {
+					if _, err := io.WriteString(conn, req); err != nil {
+						b.Error(err)
+						return
+					}
+					resp, err := http.ReadResponse(br, nil)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if err != nil || resp.StatusCode != bc.status {
+						b.Errorf("status %d, error %v; want %d", resp.StatusCode, err, bc.status)
+						return
+					}
+				}
+			})
 		})
 	}
 }
