@@ -216,7 +216,11 @@ func cmdDigestStatus(ctx context.Context, e *env, args []string) (err error) {
 Show an edition's delivery ledger: the count of readers per state, then
 the rows that need attention: unknown (interrupted mid-send: may or may
 not have been delivered; resend with 'digest send --resend-unknown'),
-failed, deferred (with the next attempt time) and sending.`)
+failed, deferred (with the next attempt time) and sending.
+
+Rows left in sending by a run that was killed or crashed (no live
+process holds the edition's delivery lease) are shown as unknown at
+once, before the next run records them so. Status changes nothing.`)
 	date := cf.String("date", "", "edition `DATE` (YYYY-MM-DD)")
 	limit := cf.Int("limit", 50, "list at most this many rows (0 = all)")
 	pos, err := e.parse(cf, args)
@@ -241,15 +245,37 @@ failed, deferred (with the next attempt time) and sending.`)
 	if err != nil {
 		return err
 	}
-	counts, err := db.DeliveryCounts(ctx, ed.ID)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "edition %s: %s\n", ed.Date, formatCounts(counts))
-	rows, err := db.DeliveriesInStates(ctx, ed.ID, []news.DeliveryState{news.DeliveryUnknown, news.DeliveryFailed,
+	view, err := db.LedgerView(ctx, ed.ID, []news.DeliveryState{news.DeliveryUnknown, news.DeliveryFailed,
 		news.DeliveryDeferred, news.DeliverySending}, *limit)
 	if err != nil {
 		return err
+	}
+	counts, rows := view.Counts, view.Rows
+	// Rows in sending while no live run holds the lease were left by a run
+	// that was killed or crashed: they are unknown now, though only the
+	// next run writes it down. Status writes nothing, so it cannot disturb
+	// a run that starts meanwhile.
+	interrupted := counts[news.DeliverySending]
+	if interrupted > 0 && view.SenderGone(e.now(), ownerAlive) {
+		counts[news.DeliveryUnknown] += interrupted
+		delete(counts, news.DeliverySending)
+		for i := range rows {
+			if rows[i].State == news.DeliverySending {
+				rows[i].State = news.DeliveryUnknown
+				rows[i].LastError = "interrupted while sending (the run is gone): the server may or may not have accepted it"
+			}
+		}
+	} else {
+		interrupted = 0
+	}
+	fmt.Fprintf(e.stdout, "edition %s: %s\n", ed.Date, formatCounts(counts))
+	switch {
+	case interrupted > 0:
+		fmt.Fprintf(e.stdout, "%d of them were left in sending by a run that is gone (killed or crashed): unknown, they may or may not have been delivered; the next 'digest send --date %s' records them so, and --resend-unknown sends them again\n",
+			interrupted, ed.Date)
+	case counts[news.DeliverySending] > 0:
+		fmt.Fprintf(e.stdout, "a delivery run is sending now (%s, lease until %s)\n",
+			view.LeaseOwner, view.LeaseExpires.In(e.cfg.Location).Format("2006-01-02 15:04:05"))
 	}
 	if len(rows) == 0 {
 		return nil

@@ -6,11 +6,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"database/sql"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"mime/multipart"
 	netmail "net/mail"
@@ -757,12 +759,33 @@ func TestSendKilledAndRestarted(t *testing.T) {
 	if atKill >= n {
 		t.Fatalf("the send finished (%d messages) before it was killed", atKill)
 	}
+	// Before any restart, status already lists the rows the dead run left
+	// in sending as unknown, and changes nothing.
+	beforeStatus := dump(t, path)
+	res := pressroom(t, "", "digest", "status", "--db", path, "--date", edDate, "--limit", "0")
+	res.want(t, 0)
+	if dump(t, path) != beforeStatus {
+		t.Errorf("digest status changed the database")
+	}
+	statusUnknown := map[string]bool{}
+	for _, l := range strings.Split(res.stdout, "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "unknown" {
+			statusUnknown[f[1]] = true
+		}
+		if strings.HasPrefix(l, "sending ") {
+			t.Errorf("status after the kill lists a row as sending: %q", l)
+		}
+	}
+	if len(statusUnknown) == 0 || len(statusUnknown) > workers*chunk ||
+		!strings.Contains(res.stdout, fmt.Sprintf("%d of them were left in sending by a run that is gone", len(statusUnknown))) {
+		t.Errorf("status after the kill: %d rows unknown (want 1 to %d):\n%s", len(statusUnknown), workers*chunk, res.stdout)
+	}
 
 	out, err := exec.Command(bin, args()...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("restart: %v\n%s", err, out)
 	}
-	res := pressroom(t, "", "digest", "status", "--db", path, "--date", edDate, "--limit", "0")
+	res = pressroom(t, "", "digest", "status", "--db", path, "--date", edDate, "--limit", "0")
 	res.want(t, 0)
 	unknown := strings.Count(res.stdout, "\nunknown ")
 	if unknown > workers*chunk {
@@ -785,6 +808,9 @@ func TestSendKilledAndRestarted(t *testing.T) {
 	for _, r := range unknownRows {
 		isUnknown[r.Email] = true
 	}
+	if !maps.Equal(isUnknown, statusUnknown) {
+		t.Errorf("the restart recorded %d rows unknown, status before it showed %d (they differ)", len(isUnknown), len(statusUnknown))
+	}
 	counts := srv.CountTo()
 	for i := range n {
 		to := fmt.Sprintf("reader%04d@reader.example", i)
@@ -804,6 +830,89 @@ func TestSendKilledAndRestarted(t *testing.T) {
 		if c := counts[to]; c < 1 || (c > 1 && !isUnknown[to]) {
 			t.Errorf("%s (unknown=%v) received %d copies after resend", to, isUnknown[to], c)
 		}
+	}
+}
+
+// TestStatusInterruptedRows crafts rows in sending under each kind of
+// lease in a real database: status shows them as unknown exactly when
+// no live run holds the lease (the rule a new run applies to take it
+// over), and as sending while one does; it never writes.
+func TestStatusInterruptedRows(t *testing.T) {
+	path := deliveryNewsroom(t, 5, func(i int, s *news.Subscriber) { s.Sections = nil })
+	r := newRig(t, path, newTestServer(t, nil))
+	ed := r.plan()
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	run := func(q string, args ...any) {
+		t.Helper()
+		if _, err := raw.Exec(q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two readers claimed, as a run does before its SMTP transactions.
+	run(`UPDATE deliveries SET state = 'sending', claimed_at = ?
+		WHERE id IN (SELECT id FROM deliveries WHERE edition_id = ? ORDER BY id LIMIT 2)`, time.Now().Unix(), ed.ID)
+	host, _ := os.Hostname()
+	// A process on this host that surely runs (this test) and one that
+	// surely does not (a child that has exited).
+	child := exec.Command("true")
+	if err := child.Run(); err != nil {
+		t.Fatal(err)
+	}
+	live := fmt.Sprintf("%s/%d/test", host, os.Getpid())
+	dead := fmt.Sprintf("%s/%d/test", host, child.Process.Pid)
+	future, past := time.Now().Add(time.Hour).Unix(), time.Now().Add(-time.Minute).Unix()
+	tests := []struct {
+		name    string
+		owner   string // "" = no lease row
+		expires int64
+		gone    bool
+	}{
+		{"no lease", "", 0, true},
+		{"dead owner on this host", dead, future, true},
+		{"live owner, lease expired", live, past, true},
+		{"live owner", live, future, false},
+		{"owner on another host, lease valid", "elsewhere.example/1/x", future, false},
+		{"owner on another host, lease expired", "elsewhere.example/1/x", past, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(`DELETE FROM delivery_leases`)
+			if tt.owner != "" {
+				run(`INSERT INTO delivery_leases (edition_id, owner, expires_at) VALUES (?, ?, ?)`, ed.ID, tt.owner, tt.expires)
+			}
+			before := dump(t, path)
+			res := pressroom(t, "", "digest", "status", "--db", path, "--date", edDate)
+			res.want(t, 0)
+			if dump(t, path) != before {
+				t.Errorf("status changed the database")
+			}
+			var states []string
+			for _, l := range strings.Split(res.stdout, "\n") {
+				if f := strings.Fields(l); len(f) > 1 && strings.HasSuffix(f[1], "@reader.example") {
+					states = append(states, f[0])
+				}
+			}
+			want, wantCounts, wantNote := []string{"sending", "sending"}, "5 readers: queued 3, sending 2\n", "a delivery run is sending now ("+tt.owner
+			if tt.gone {
+				want, wantCounts, wantNote = []string{"unknown", "unknown"}, "5 readers: queued 3, unknown 2\n", "2 of them were left in sending by a run that is gone"
+			}
+			if !slices.Equal(states, want) || !strings.Contains(res.stdout, wantCounts) || !strings.Contains(res.stdout, wantNote) {
+				t.Errorf("rows listed as %v, want %v, counts %q and %q:\n%s", states, want, wantCounts, wantNote, res.stdout)
+			}
+		})
+	}
+	// What status showed for a gone run is what the next run records.
+	run(`DELETE FROM delivery_leases`)
+	st := r.deliver(ed)
+	if st.Recovered != 2 || st.Sent != 3 {
+		t.Errorf("next run: %+v, want 2 newly unknown and 3 sent", st)
+	}
+	if c := r.counts(ed); c[news.DeliveryUnknown] != 2 || c[news.DeliverySending] != 0 {
+		t.Errorf("ledger after the next run: %v", c)
 	}
 }
 

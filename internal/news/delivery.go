@@ -122,3 +122,26 @@ type BounceOutcome struct {
 	// Duplicate is true when this report was already recorded.
 	Duplicate bool
 }
+
+// LedgerView is an edition's delivery ledger read in one snapshot: the
+// count of rows per state, the rows asked for, and the delivery lease of
+// the run that holds it or last held it (LeaseOwner "" when there is
+// none: no run started, or the last one ended cleanly).
+type LedgerView struct {
+	Counts       map[DeliveryState]int
+	Rows         []DeliveryStatus
+	LeaseOwner   string
+	LeaseExpires time.Time
+}
+
+// SenderGone reports whether, at now, no live run holds the lease: there
+// is none, it has expired, or ownerAlive says its owner no longer runs.
+// Rows in sending then belong to a run that is gone; they are unknown
+// (the next run records them so). This is the rule by which a run takes
+// the lease over (see LedgerBegin).
+func (v *LedgerView) SenderGone(now time.Time, ownerAlive func(owner string) bool) bool {
+	if v.LeaseOwner == "" || !now.Before(v.LeaseExpires) {
+		return true
+	}
+	return ownerAlive != nil && !ownerAlive(v.LeaseOwner)
+}

@@ -411,6 +411,10 @@ func (db *DB) EndDelivery(ctx context.Context, editionID int64, owner string) er
 // DeliveriesInStates lists an edition's deliveries in the given states
 // (e.g. unknown, failed, deferred), by id, at most limit (0 = all).
 func (db *DB) DeliveriesInStates(ctx context.Context, editionID int64, states []news.DeliveryState, limit int) ([]news.DeliveryStatus, error) {
+	return deliveriesInStates(ctx, db.read, editionID, states, limit)
+}
+
+func deliveriesInStates(ctx context.Context, qr querier, editionID int64, states []news.DeliveryState, limit int) ([]news.DeliveryStatus, error) {
 	if len(states) == 0 {
 		return nil, nil
 	}
@@ -424,7 +428,7 @@ func (db *DB) DeliveriesInStates(ctx context.Context, editionID int64, states []
 	if limit > 0 {
 		q += " LIMIT " + strconv.Itoa(limit)
 	}
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	rows, err := qr.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: deliveries in states: %w", err)
 	}
@@ -442,6 +446,52 @@ func (db *DB) DeliveriesInStates(ctx context.Context, editionID int64, states []
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// LedgerView reads an edition's count of rows per state, its rows in
+// states (by id, at most limit, 0 = all) and its delivery lease in one
+// read transaction, so that they agree: "digest status" tells rows a live
+// run is sending from rows a dead run left in sending by the lease, and
+// a run that starts or ends between two separate reads would fool it.
+// It writes nothing.
+func (db *DB) LedgerView(ctx context.Context, editionID int64, states []news.DeliveryState, limit int) (news.LedgerView, error) {
+	var v news.LedgerView
+	tx, err := db.read.BeginTx(ctx, nil)
+	if err != nil {
+		return v, fmt.Errorf("store: ledger view: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var expires int64
+	err = tx.QueryRowContext(ctx, `SELECT owner, expires_at FROM delivery_leases WHERE edition_id = ?`, editionID).Scan(&v.LeaseOwner, &expires)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return v, fmt.Errorf("store: ledger view: lease: %w", err)
+	default:
+		v.LeaseExpires = time.Unix(expires, 0).UTC()
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT state, count(*) FROM deliveries WHERE edition_id = ? GROUP BY state`, editionID)
+	if err != nil {
+		return v, fmt.Errorf("store: ledger view: counts: %w", err)
+	}
+	v.Counts = map[news.DeliveryState]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			rows.Close()
+			return v, fmt.Errorf("store: ledger view: counts: %w", err)
+		}
+		v.Counts[news.DeliveryState(state)] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return v, fmt.Errorf("store: ledger view: counts: %w", err)
+	}
+	if v.Rows, err = deliveriesInStates(ctx, tx, editionID, states, limit); err != nil {
+		return v, err
+	}
+	return v, nil
 }
 
 // PendingEditionDates lists the dates of editions that still have
