@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -365,11 +364,15 @@ func contentHash(a *news.Article, buf []byte) (hash, scratch []byte) {
 	return sum[:16], b
 }
 
+// insertArticle is followed by articleColumns placeholders per row.
 const insertArticle = `INSERT INTO articles (id, url, section, title, lead, body_html, dateline, authors,
 	published_at, published_offset, updated_at, updated_offset,
 	image_url, image_caption, image_credit, image_type, image_width, image_height, image_length,
 	related, tags, top_story, content_hash)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES `
+
+// articleColumns is the number of columns insertArticle lists.
+const articleColumns = 23
 
 const updateArticle = `UPDATE articles SET id = ?, url = ?, section = ?, title = ?, lead = ?, body_html = ?,
 	dateline = ?, authors = ?, published_at = ?, published_offset = ?, updated_at = ?, updated_offset = ?,
@@ -377,8 +380,9 @@ const updateArticle = `UPDATE articles SET id = ?, url = ?, section = ?, title =
 	image_length = ?, related = ?, tags = ?, top_story = ?, content_hash = ?
 	WHERE seq = ?`
 
-// articleArgs lists a's values in the column order of insertArticle.
-func articleArgs(a *news.Article, hash []byte) []any {
+// appendArticleArgs appends a's values in the column order of
+// insertArticle.
+func appendArticleArgs(args []any, a *news.Article, hash []byte) []any {
 	var (
 		imgURL                 any // NULL without an image
 		caption, credit, typ   string
@@ -388,14 +392,14 @@ func articleArgs(a *news.Article, hash []byte) []any {
 		imgURL, caption, credit, typ = im.URL, im.Caption, im.Credit, im.Type
 		width, height, length_ = int64(im.Width), int64(im.Height), im.Length
 	}
-	top := 0
+	var top int64
 	if a.TopStory {
 		top = 1
 	}
-	return []any{a.ID, a.URL, a.Section, a.Title, a.Lead, a.BodyHTML, a.Dateline, encodeStrings(a.Authors),
+	return append(args, a.ID, a.URL, a.Section, a.Title, a.Lead, a.BodyHTML, a.Dateline, encodeStrings(a.Authors),
 		a.PublishedAt.Unix(), offsetOf(a.PublishedAt), a.UpdatedAt.Unix(), offsetOf(a.UpdatedAt),
 		imgURL, caption, credit, typ, width, height, length_,
-		encodeLinks(a.Related), encodeStrings(a.Tags), top, hash}
+		encodeLinks(a.Related), encodeStrings(a.Tags), top, hash)
 }
 
 // ImportArticles upserts articles in one write transaction. fill calls put
@@ -411,7 +415,11 @@ func articleArgs(a *news.Article, hash []byte) []any {
 // UpdatedAt then becomes now (or PublishedAt, if later).
 //
 // put checks each article with news.ValidateArticle and that its section
-// exists, and fails with a wrapped *news.FieldError otherwise.
+// exists, and fails with a wrapped *news.FieldError otherwise. Valid
+// articles are written in batches (see articleImport), so an error from
+// the database itself may be returned by a later put than the one whose
+// article caused it, or by ImportArticles after fill returns; either way
+// nothing is written.
 func (db *DB) ImportArticles(ctx context.Context, now time.Time, fill func(put func(news.Article) error) error) (ImportCounts, error) {
 	var c ImportCounts
 	now = now.Truncate(time.Second)
@@ -420,23 +428,8 @@ func (db *DB) ImportArticles(ctx context.Context, now time.Time, fill func(put f
 		if err != nil {
 			return err
 		}
-		sel, err := tx.PrepareContext(ctx, `SELECT seq, content_hash, updated_at, updated_offset FROM articles WHERE id = ?`)
-		if err != nil {
-			return fmt.Errorf("store: import articles: %w", err)
-		}
-		defer sel.Close()
-		insStmt, err := tx.PrepareContext(ctx, insertArticle+` ON CONFLICT (id) DO NOTHING`)
-		if err != nil {
-			return fmt.Errorf("store: import articles: %w", err)
-		}
-		defer insStmt.Close()
-		upd, err := tx.PrepareContext(ctx, updateArticle)
-		if err != nil {
-			return fmt.Errorf("store: import articles: %w", err)
-		}
-		defer upd.Close()
-
-		var scratch []byte // reused by contentHash
+		imp := newArticleImport(ctx, tx, now, &c)
+		defer imp.close()
 		put := func(a news.Article) error {
 			a.PublishedAt = a.PublishedAt.Truncate(time.Second)
 			a.UpdatedAt = a.UpdatedAt.Truncate(time.Second)
@@ -447,57 +440,14 @@ func (db *DB) ImportArticles(ctx context.Context, now time.Time, fill func(put f
 				return fmt.Errorf("store: article %q: %w", a.ID,
 					&news.FieldError{Field: "section", Msg: fmt.Sprintf("unknown section %q", a.Section)})
 			}
-			var hash []byte
-			hash, scratch = contentHash(&a, scratch)
-			var (
-				seq        int64
-				oldHash    []byte
-				oldUpd     int64
-				oldUpdOff  int64
-				givenUpd   = !a.UpdatedAt.IsZero()
-				wantUpdate bool
-			)
-			// Try the insert first: new articles are the common case, and
-			// a conflicting insert costs no more than the lookup it saves.
-			ins := a
-			if !givenUpd {
-				ins.UpdatedAt = a.PublishedAt
-			}
-			res, err := insStmt.ExecContext(ctx, articleArgs(&ins, hash)...)
-			if err != nil {
-				return fmt.Errorf("store: insert article %q: %w", a.ID, ctxErr(ctx, err))
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("store: insert article %q: %w", a.ID, ctxErr(ctx, err))
-			} else if n == 1 {
-				c.Inserted++
-				return nil
-			}
-			if err := sel.QueryRowContext(ctx, a.ID).Scan(&seq, &oldHash, &oldUpd, &oldUpdOff); err != nil {
-				return fmt.Errorf("store: article %q: %w", a.ID, ctxErr(ctx, err))
-			}
-			contentChanged := !bytes.Equal(hash, oldHash)
-			switch {
-			case givenUpd:
-				wantUpdate = contentChanged || a.UpdatedAt.Unix() != oldUpd || offsetOf(a.UpdatedAt) != oldUpdOff
-			case contentChanged:
-				wantUpdate = true
-				a.UpdatedAt = now
-				if a.PublishedAt.After(now) {
-					a.UpdatedAt = a.PublishedAt
-				}
-			}
-			if !wantUpdate {
-				c.Unchanged++
-				return nil
-			}
-			if _, err := upd.ExecContext(ctx, append(articleArgs(&a, hash), seq)...); err != nil {
-				return fmt.Errorf("store: update article %q: %w", a.ID, ctxErr(ctx, err))
-			}
-			c.Updated++
-			return nil
+			return imp.add(a)
 		}
 		if err := fill(put); err != nil {
+			return err
+		}
+		// Also when fill ignored an error from put: nothing is committed
+		// after a failed write.
+		if err := imp.flush(); err != nil {
 			return err
 		}
 		if c.Inserted+c.Updated > 0 {

@@ -202,3 +202,76 @@ func TestMostRead(t *testing.T) {
 		t.Errorf("MostRead after delete (-want +got):\n%s", diff)
 	}
 }
+
+// TestImportBatchedMatchesOneByOne checks that one import of many articles,
+// which the store writes in batches, leaves the database exactly as
+// importing the same articles one import each would: same rows, same seq
+// order, same updated_at, same counts. The input crosses several batch
+// boundaries and repeats ids both within a batch and across batches.
+func TestImportBatchedMatchesOneByOne(t *testing.T) {
+	ctx := context.Background()
+	pub := time.Date(2017, 1, 29, 9, 0, 0, 0, msk)
+	now := pub.Add(5 * time.Hour)
+	var seed []news.Article
+	for i := range 300 {
+		seed = append(seed, article(i, testSections[i%len(testSections)].Slug, pub.Add(time.Duration(i)*time.Minute)))
+	}
+	var in []news.Article
+	for i := range 900 {
+		a := article(i, testSections[i%len(testSections)].Slug, pub.Add(time.Duration(i)*time.Minute))
+		switch {
+		case i >= 300: // new
+		case i%3 == 1: // changed, updated_at from the import time
+			a.Title = "Changed " + a.ID
+		case i%3 == 2: // unchanged content, explicit updated_at
+			a.UpdatedAt = a.PublishedAt.Add(time.Hour)
+		}
+		in = append(in, a)
+		switch i {
+		case 10, 400, 520: // the same id again in the same batch: changed, then as sent
+			b := a
+			b.Lead = "second copy"
+			in = append(in, b, a)
+		}
+	}
+	// Ids repeated a batch or more later: unchanged, changed, and a new
+	// article from this very import changed.
+	in = append(in, in[3], in[700])
+	again := in[800]
+	again.BodyHTML = "<p>rewritten</p>"
+	in = append(in, again)
+
+	oneByOne, pathA := openDB(t)
+	batched, pathB := openDB(t)
+	importAll(t, oneByOne, pub, seed...)
+	importAll(t, batched, pub, seed...)
+	var want store.ImportCounts
+	for _, a := range in {
+		c := importAll(t, oneByOne, now, a)
+		want.Inserted += c.Inserted
+		want.Updated += c.Updated
+		want.Unchanged += c.Unchanged
+	}
+	got := importAll(t, batched, now, in...)
+	if got != want {
+		t.Errorf("batched counts = %+v, want %+v (one by one)", got, want)
+	}
+	if want.Inserted != 600 || want.Unchanged == 0 || want.Updated == 0 {
+		t.Errorf("one-by-one counts %+v: the test does not exercise every case", want)
+	}
+	withoutState := func(d string) string {
+		start := strings.Index(d, "== store_state\n")
+		end := strings.Index(d[start+1:], "== ")
+		if end < 0 {
+			return d[:start]
+		}
+		return d[:start] + d[start+1+end:]
+	}
+	if diff := cmp.Diff(withoutState(dump(t, pathA)), withoutState(dump(t, pathB))); diff != "" {
+		t.Errorf("database after one import differs from one import per article (-one by one +batched):\n%s", diff)
+	}
+	n, err := batched.ArticleCount(ctx)
+	if err != nil || n != 900 {
+		t.Errorf("ArticleCount = %d, %v; want 900", n, err)
+	}
+}
