@@ -70,9 +70,17 @@ func TestServeLogsFailedDeliveries(t *testing.T) {
 	r := stop()
 	r.want(t, 0)
 	date := slotAt.Format("2006-01-02")
+	secret, err := ledger.LinkSecret(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := news.NewTokenSigner(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`"level":"ERROR","msg":"Digest not sent: permanent failure","message_id":"digest\.` + date + `\.s2@news\.example","status":"permanent","code":550,"enhanced":"5\.1\.1","edition":"` + date + `","reply":"[^\n]*no such mailbox here`),
-		regexp.MustCompile(`"level":"WARN","msg":"Digest not sent: temporary failure","message_id":"digest\.` + date + `\.s3@news\.example","status":"temporary","code":451,"enhanced":"4\.3\.0","edition":"` + date + `","reply":"[^\n]*try again later`),
+		regexp.MustCompile(`"level":"ERROR","msg":"Digest not sent: permanent failure","message_id":"digest\.` + date + `\.s2\.` + signer.MessageTag(date, 2) + `@news\.example","status":"permanent","code":550,"enhanced":"5\.1\.1","edition":"` + date + `","reply":"[^\n]*no such mailbox here`),
+		regexp.MustCompile(`"level":"WARN","msg":"Digest not sent: temporary failure","message_id":"digest\.` + date + `\.s3\.` + signer.MessageTag(date, 3) + `@news\.example","status":"temporary","code":451,"enhanced":"4\.3\.0","edition":"` + date + `","reply":"[^\n]*try again later`),
 	} {
 		if n := len(want.FindAllString(r.stderr, -1)); n != 1 {
 			t.Errorf("serve log has %d lines matching %s, want 1:\n%s", n, want, r.stderr)
