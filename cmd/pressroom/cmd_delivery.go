@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -39,6 +40,9 @@ type deliverySetup struct {
 	renderer  *digest.Renderer
 	deliverer *digest.Deliverer
 	mailer    *mailer
+	// gc, when set, applies the delivery GC setting for the length of
+	// each send (serve); "digest send" sets it for the whole process.
+	gc *gcTuner
 }
 
 // setup builds the planner, renderer and (with a mailer) the deliverer.
@@ -86,6 +90,9 @@ func (d *deliveryFlags) setup(ctx context.Context, e *env, db *store.DB, m *mail
 
 // deliver sends what is due of ed now.
 func (s *deliverySetup) deliver(ctx context.Context, e *env, ed *news.Edition, resendUnknown bool, staleBefore time.Time) (digest.DeliveryStats, error) {
+	if s.gc != nil {
+		defer s.gc.during()()
+	}
 	prep, err := s.renderer.Prepare(ed)
 	if err != nil {
 		return digest.DeliveryStats{}, err
@@ -356,6 +363,7 @@ func scheduleDigest(e *env, db *store.DB, o serveOptions, m *mailer, baseURL str
 	if err != nil {
 		return nil, err
 	}
+	s.gc = newGCTuner(e)
 	d, err := newDispatcher(e, db, s, o.digestCron, o.digestCatchUp)
 	if err != nil {
 		return nil, o.mail.cf.usageErrorf("--digest-cron: %v", err)
@@ -381,17 +389,77 @@ func scheduleDigest(e *env, db *store.DB, o serveOptions, m *mailer, baseURL str
 	}, nil
 }
 
-// tuneGCForDelivery trades a little memory for CPU during a bulk send:
-// every message makes ~100 KB of short-lived garbage (two bodies, MIME
-// buffers) over a small live heap, so the default GOGC=100 collects very
-// often; GOGC=400 under a 64 MiB soft limit cut the CPU per message by
-// about 30% in the delivery benchmark and keeps peak RSS well under
-// 100 MB. GOGC and GOMEMLIMIT in the environment win.
+// The GC setting of a bulk send: every message makes ~100 KB of
+// short-lived garbage (two bodies, MIME buffers) over a small live heap,
+// so the default GOGC=100 collects very often; GOGC=400 under a 64 MiB
+// soft limit cut the CPU per message by about 30% in the delivery
+// benchmark and keeps peak RSS well under 100 MB.
+const (
+	deliveryGCPercent   = 400
+	deliveryMemoryLimit = 64 << 20
+)
+
+// tuneGCForDelivery applies the delivery GC setting to the whole process
+// ("digest send", which exits when the send is done). GOGC and GOMEMLIMIT
+// in the environment win.
 func tuneGCForDelivery(e *env) {
 	if _, ok := e.lookupEnv("GOGC"); !ok {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(deliveryGCPercent)
 	}
 	if _, ok := e.lookupEnv("GOMEMLIMIT"); !ok {
-		debug.SetMemoryLimit(64 << 20)
+		debug.SetMemoryLimit(deliveryMemoryLimit)
+	}
+}
+
+// gcTuner applies the delivery GC setting only while a send runs, for
+// serve: the rest of the time serve answers feed requests with the usual
+// GC, and a 64 MiB soft limit would make it collect hard under a large
+// feed cache. Sends may overlap (the daily slot and the hourly job): the
+// setting holds from the first start to the last end, then the previous
+// one comes back. GOGC and GOMEMLIMIT in the environment win.
+type gcTuner struct {
+	setPercent, setLimit bool
+
+	mu          sync.Mutex
+	running     int
+	prevPercent int
+	prevLimit   int64
+}
+
+func newGCTuner(e *env) *gcTuner {
+	_, gogc := e.lookupEnv("GOGC")
+	_, limit := e.lookupEnv("GOMEMLIMIT")
+	return &gcTuner{setPercent: !gogc, setLimit: !limit}
+}
+
+// during applies the setting and returns the function that ends it.
+func (g *gcTuner) during() (end func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.running == 0 {
+		if g.setPercent {
+			g.prevPercent = debug.SetGCPercent(deliveryGCPercent)
+		}
+		if g.setLimit {
+			g.prevLimit = debug.SetMemoryLimit(deliveryMemoryLimit)
+		}
+	}
+	g.running++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			g.running--
+			if g.running > 0 {
+				return
+			}
+			if g.setPercent {
+				debug.SetGCPercent(g.prevPercent)
+			}
+			if g.setLimit {
+				debug.SetMemoryLimit(g.prevLimit)
+			}
+		})
 	}
 }

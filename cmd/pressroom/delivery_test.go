@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"mime"
 	"mime/multipart"
 	netmail "net/mail"
@@ -20,6 +21,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -999,7 +1002,21 @@ func TestServeCatchesUpTheDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	srv := newTestServer(t, nil)
+	// serve applies the delivery GC setting only while it sends: look at
+	// it from the SMTP server during the send, and after.
+	_, envGOGC := os.LookupEnv("GOGC")
+	_, envLimit := os.LookupEnv("GOMEMLIMIT")
+	setGC(t, 100, math.MaxInt64)
+	var gcMu sync.Mutex
+	var duringSend [][2]int64
+	srv := newTestServer(t, func(ts *testServer) {
+		ts.OnData = func() {
+			p, l := readGC(t)
+			gcMu.Lock()
+			duringSend = append(duringSend, [2]int64{p, l})
+			gcMu.Unlock()
+		}
+	})
 	hm := slotAt.Format("15:04")
 	_, _, stop := started(t, regexp.MustCompile(`serving (http://\S+) \(database`), "serve", "--db", path, "--addr", "127.0.0.1:0",
 		"--smtp-url", srv.URL(), "--from", "Вестник <digest@news.example>", "--tz", "Europe/Moscow",
@@ -1021,5 +1038,81 @@ func TestServeCatchesUpTheDigest(t *testing.T) {
 	outcome, err := openDB(t, path).Slot(ctx, slotAt)
 	if err != nil || outcome != "run" {
 		t.Errorf("slot %v: %q (%v), want run", slotAt, outcome, err)
+	}
+	wantPercent, wantLimit := int64(deliveryGCPercent), int64(deliveryMemoryLimit)
+	if envGOGC {
+		wantPercent = 100
+	}
+	if envLimit {
+		wantLimit = math.MaxInt64
+	}
+	gcMu.Lock()
+	defer gcMu.Unlock()
+	if len(duringSend) != 5 {
+		t.Errorf("looked at the GC during %d messages, want 5", len(duringSend))
+	}
+	for i, got := range duringSend {
+		if got != [2]int64{wantPercent, wantLimit} {
+			t.Errorf("message %d sent with GOGC=%d, memory limit %d; want %d, %d", i+1, got[0], got[1], wantPercent, wantLimit)
+		}
+	}
+	if p, l := readGC(t); p != 100 || l != math.MaxInt64 {
+		t.Errorf("after the send: GOGC=%d, memory limit %d; want the previous 100, %d back", p, l, int64(math.MaxInt64))
+	}
+}
+
+// setGC sets the process's GC percent and soft memory limit for a test
+// and puts the previous ones back after it.
+func setGC(t *testing.T, percent int, limit int64) {
+	t.Helper()
+	prevPercent := debug.SetGCPercent(percent)
+	prevLimit := debug.SetMemoryLimit(limit)
+	t.Cleanup(func() {
+		debug.SetGCPercent(prevPercent)
+		debug.SetMemoryLimit(prevLimit)
+	})
+}
+
+// readGC reads the GC percent and soft memory limit in effect, without
+// changing them (runtime/metrics).
+func readGC(t testing.TB) (percent, limit int64) {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
+		t.Errorf("runtime/metrics lacks the GC settings")
+		return 0, 0
+	}
+	return int64(s[0].Value.Uint64()), int64(min(s[1].Value.Uint64(), math.MaxInt64))
+}
+
+// TestGCTunerOverlappingSends: the setting holds from the first send's
+// start to the last one's end, then the previous one is back; GOGC and
+// GOMEMLIMIT in the environment are left alone.
+func TestGCTunerOverlappingSends(t *testing.T) {
+	setGC(t, 100, math.MaxInt64)
+	g := newGCTuner(&env{lookupEnv: func(string) (string, bool) { return "", false }})
+	endSlot := g.during()
+	endHourly := g.during()
+	if p, l := readGC(t); p != deliveryGCPercent || l != deliveryMemoryLimit {
+		t.Errorf("during two sends: GOGC=%d, limit %d", p, l)
+	}
+	endSlot()
+	endSlot() // a second call changes nothing
+	if p, l := readGC(t); p != deliveryGCPercent || l != deliveryMemoryLimit {
+		t.Errorf("one send still running: GOGC=%d, limit %d", p, l)
+	}
+	endHourly()
+	if p, l := readGC(t); p != 100 || l != math.MaxInt64 {
+		t.Errorf("after both sends: GOGC=%d, limit %d; want 100, %d", p, l, int64(math.MaxInt64))
+	}
+
+	g = newGCTuner(&env{lookupEnv: func(k string) (string, bool) { return "250", k == "GOGC" }})
+	end := g.during()
+	if p, l := readGC(t); p != 100 || l != deliveryMemoryLimit {
+		t.Errorf("with GOGC in the environment: GOGC=%d, limit %d; want 100 (untouched), %d", p, l, deliveryMemoryLimit)
+	}
+	end()
+	if p, l := readGC(t); p != 100 || l != math.MaxInt64 {
+		t.Errorf("after: GOGC=%d, limit %d", p, l)
 	}
 }

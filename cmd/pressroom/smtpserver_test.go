@@ -47,6 +47,9 @@ type testServer struct {
 	CloseAfter int
 	// Delay slows the end of every DATA (a slow server, for kill tests).
 	Delay time.Duration
+	// OnData, when set, runs at the end of every DATA, while the sender
+	// waits for the reply (to look at the sending process meanwhile).
+	OnData func()
 
 	attempts map[string]int
 	srv      *smtp.Server
@@ -179,6 +182,9 @@ func (s *testSession) Data(r io.Reader) error {
 	}
 	if s.ts.Delay > 0 {
 		time.Sleep(s.ts.Delay)
+	}
+	if s.ts.OnData != nil {
+		s.ts.OnData()
 	}
 	s.ts.mu.Lock()
 	defer s.ts.mu.Unlock()
