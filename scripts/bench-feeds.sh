@@ -6,6 +6,7 @@
 #
 # Usage: scripts/bench-feeds.sh            (from the repository root)
 #   DURATION=5s ROUNDS=3 CONNECTIONS=32 THREADS=2 FEED=all.rss LOG=off scripts/bench-feeds.sh
+#   PRESSROOM=/path/to/pressroom scripts/bench-feeds.sh   (measure that build instead)
 # The two servers are measured in alternation, ROUNDS times each, and the
 # median of each is reported, so a load change on a shared machine hits
 # both alike. Beside requests/s, each server's CPU time per request
@@ -52,8 +53,12 @@ wait_for() { # wait_for CMD... : up to 60 s
 	echo "bench-feeds: timed out waiting for: $*" >&2; exit 1
 }
 
-echo "building pressroom..."
-go build -o "$work/pressroom" ./cmd/pressroom
+if [ -n "${PRESSROOM:-}" ]; then # a given build, e.g. to compare two commits
+	cp "$PRESSROOM" "$work/pressroom"
+else
+	echo "building pressroom..."
+	go build -o "$work/pressroom" ./cmd/pressroom
+fi
 
 # A demo-like database: the demo's own data, kept after the demo stops.
 "$work/pressroom" demo --keep --addr 127.0.0.1:0 --log-level warn >"$work/demo.out" 2>&1 &

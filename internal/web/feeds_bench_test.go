@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,8 +26,9 @@ func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
-// benchFeedServer is a server with a 50-item politics feed built.
-func benchFeedServer(b *testing.B) *web.Server {
+// benchFeedServer is a server with a 50-item politics feed built,
+// logging to logger (nil: nothing).
+func benchFeedServer(b *testing.B, logger *slog.Logger) *web.Server {
 	b.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), store.Options{})
@@ -49,7 +51,7 @@ func benchFeedServer(b *testing.B) *web.Server {
 	}); err != nil {
 		b.Fatal(err)
 	}
-	srv, err := web.New(web.Options{Store: db, BaseURL: feedBase, Now: func() time.Time { return feedNow }, Feeds: &web.FeedOptions{}})
+	srv, err := web.New(web.Options{Store: db, Logger: logger, BaseURL: feedBase, Now: func() time.Time { return feedNow }, Feeds: &web.FeedOptions{}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -78,22 +80,32 @@ func feedBenchCases(etag string) []struct {
 
 // BenchmarkServeFeed serves a 50-item feed from memory through the whole
 // handler chain (request id, logging middleware, metrics, routing) into
-// a discarding ResponseWriter: a full 200, the gzip copy, and a 304.
+// a discarding ResponseWriter: a full 200, the gzip copy, and a 304;
+// "logged" with serve's JSON request log line, written to io.Discard
+// (the line is built; the write system call is not measured).
 func BenchmarkServeFeed(b *testing.B) {
-	srv := benchFeedServer(b)
-	rec := httptest.NewRecorder()
-	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/feeds/politics.rss", nil))
-	for _, bc := range feedBenchCases(rec.Header().Get("ETag")) {
-		b.Run(bc.name, func(b *testing.B) {
-			req := httptest.NewRequest("GET", "/feeds/politics.rss", nil)
-			if bc.header[0] != "" {
-				req.Header.Set(bc.header[0], bc.header[1])
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				srv.ServeHTTP(&discardWriter{h: http.Header{}}, req)
-			}
-		})
+	for _, logged := range []bool{false, true} {
+		var logger *slog.Logger
+		name := "quiet"
+		if logged {
+			logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+			name = "logged"
+		}
+		srv := benchFeedServer(b, logger)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest("GET", "/feeds/politics.rss", nil))
+		for _, bc := range feedBenchCases(rec.Header().Get("ETag")) {
+			b.Run(name+"/"+bc.name, func(b *testing.B) {
+				req := httptest.NewRequest("GET", "/feeds/politics.rss", nil)
+				if bc.header[0] != "" {
+					req.Header.Set(bc.header[0], bc.header[1])
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					srv.ServeHTTP(&discardWriter{h: http.Header{}}, req)
+				}
+			})
+		}
 	}
 }
 
@@ -103,7 +115,7 @@ func BenchmarkServeFeed(b *testing.B) {
 // handler together, in a form `go test -cpuprofile` can profile.
 // Client and server share the CPUs, as wrk and the server do.
 func BenchmarkServeFeedTCP(b *testing.B) {
-	srv := benchFeedServer(b)
+	srv := benchFeedServer(b, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
