@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pressroom/pressroom/internal/news"
 )
@@ -115,24 +116,84 @@ func decodeStrings(s string, dst *[]string) error {
 	return json.Unmarshal([]byte(s), dst)
 }
 
+// encodeStrings writes ss as a JSON array, byte for byte as encoding/json
+// does. Strings that need no escaping (the common case) are copied
+// directly; an import encodes two arrays per article.
 func encodeStrings(ss []string) string {
 	if len(ss) == 0 {
 		return "[]"
 	}
-	b, _ := json.Marshal(ss) // a []string always marshals
+	n := 2
+	for _, s := range ss {
+		if !plainJSON(s) {
+			b, _ := json.Marshal(ss) // a []string always marshals
+			return string(b)
+		}
+		n += len(s) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, s...)
+		b = append(b, '"')
+	}
+	b = append(b, ']')
 	return string(b)
 }
 
+// encodeLinks writes ls as a JSON array of jsonLink, byte for byte as
+// encoding/json does (see encodeStrings).
 func encodeLinks(ls []news.Link) string {
 	if len(ls) == 0 {
 		return "[]"
 	}
-	js := make([]jsonLink, len(ls))
-	for i, l := range ls {
-		js[i] = jsonLink{Title: l.Title, URL: l.URL}
+	const open, mid, end = `{"title":"`, `","url":"`, `"}`
+	n := 2
+	for _, l := range ls {
+		if !plainJSON(l.Title) || !plainJSON(l.URL) {
+			js := make([]jsonLink, len(ls))
+			for i, l := range ls {
+				js[i] = jsonLink{Title: l.Title, URL: l.URL}
+			}
+			b, _ := json.Marshal(js) // strings only: always marshals
+			return string(b)
+		}
+		n += len(open) + len(l.Title) + len(mid) + len(l.URL) + len(end) + 1
 	}
-	b, _ := json.Marshal(js) // strings only: always marshals
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, l := range ls {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, open...)
+		b = append(b, l.Title...)
+		b = append(b, mid...)
+		b = append(b, l.URL...)
+		b = append(b, end...)
+	}
+	b = append(b, ']')
 	return string(b)
+}
+
+// plainJSON reports whether encoding/json writes s between quotes as it
+// is: valid UTF-8 without control characters, quote, backslash, the HTML
+// characters it escapes (<, >, &) or U+2028 and U+2029.
+func plainJSON(s string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	return ascii || utf8.ValidString(s) && !strings.Contains(s, "\u2028") && !strings.Contains(s, "\u2029")
 }
 
 // fromUnix rebuilds a time with its original UTC offset. Offset 0 reads
