@@ -46,6 +46,12 @@ type storedArticle struct {
 // writes the batch, so that the second copy meets the first in the table
 // exactly as when every article was written on arrival.
 //
+// A full batch is written by a goroutine of its own while the caller's
+// goroutine checks, hashes and queues the next one (on a 2-core machine
+// this takes that work off the path of the SQLite writer, which bounds
+// the import). At most one batch is in flight and the next is written
+// only after it, so batches reach the table in order.
+//
 // After a failed write the error sticks: every later add and flush
 // returns it, so an import whose caller ignored it cannot commit.
 type articleImport struct {
@@ -53,7 +59,10 @@ type articleImport struct {
 	tx      *sql.Tx
 	now     time.Time
 	c       *ImportCounts
-	batch   []pendingArticle
+	batch   []pendingArticle // being filled by add
+	flying  []pendingArticle // being written, or spare
+	writing chan error       // the in-flight write's result; nil when none
+	// Used only by the goroutine writing a batch:
 	fresh   []pendingArticle // the batch's new articles
 	inBatch map[string]struct{}
 	stored  map[string]storedArticle
@@ -61,8 +70,8 @@ type articleImport struct {
 	inserts map[int]*sql.Stmt // by row count
 	update  *sql.Stmt
 	args    []any
-	scratch []byte // reused by contentHash
-	err     error
+	scratch []byte // reused by contentHash, in add
+	err     error  // the first failed write's
 }
 
 func newArticleImport(ctx context.Context, tx *sql.Tx, now time.Time, c *ImportCounts) *articleImport {
@@ -75,8 +84,10 @@ func newArticleImport(ctx context.Context, tx *sql.Tx, now time.Time, c *ImportC
 	}
 }
 
-// close closes the prepared statements. The transaction ends after it.
+// close waits for a write in flight and closes the prepared statements.
+// The transaction ends after it.
 func (imp *articleImport) close() {
+	_ = imp.wait() // on success flush has waited; on failure the error is known
 	for _, st := range imp.lookups {
 		st.Close()
 	}
@@ -106,31 +117,53 @@ func (imp *articleImport) add(a news.Article) error {
 	imp.batch = append(imp.batch, p)
 	imp.inBatch[a.ID] = struct{}{}
 	if len(imp.batch) >= importBatch {
-		return imp.flush()
+		return imp.send()
 	}
 	return nil
 }
 
-// flush writes the batch.
-func (imp *articleImport) flush() error {
-	if imp.err != nil {
-		return imp.err
+// send starts writing the batch once the previous one is written.
+func (imp *articleImport) send() error {
+	if err := imp.wait(); err != nil {
+		return err
 	}
 	if len(imp.batch) == 0 {
 		return nil
 	}
-	if err := imp.write(); err != nil {
-		imp.err = err
-		return err
-	}
-	clear(imp.batch) // drop references to the articles' strings
-	imp.batch = imp.batch[:0]
+	b := imp.batch
+	imp.batch, imp.flying = imp.flying[:0], b
 	clear(imp.inBatch)
+	done := make(chan error, 1)
+	imp.writing = done
+	go func() { done <- imp.write(b) }()
 	return nil
 }
 
-func (imp *articleImport) write() error {
-	if err := imp.lookup(); err != nil {
+// wait waits for the write in flight, if any, and returns the sticky
+// error.
+func (imp *articleImport) wait() error {
+	if imp.writing != nil {
+		err := <-imp.writing
+		imp.writing = nil
+		clear(imp.flying) // drop references to the articles' strings
+		if err != nil && imp.err == nil {
+			imp.err = err
+		}
+	}
+	return imp.err
+}
+
+// flush writes the batch and waits until it is written.
+func (imp *articleImport) flush() error {
+	if err := imp.send(); err != nil {
+		return err
+	}
+	return imp.wait()
+}
+
+// write writes batch: it runs on its own goroutine, one at a time.
+func (imp *articleImport) write(batch []pendingArticle) error {
+	if err := imp.lookup(batch); err != nil {
 		return err
 	}
 	// New articles go in with multi-row INSERTs, in the order they came
@@ -138,8 +171,8 @@ func (imp *articleImport) write() error {
 	// changed, updated in place, keeping their seq.
 	var inserted, updated, unchanged int
 	fresh := imp.fresh[:0]
-	for i := range imp.batch {
-		p := &imp.batch[i]
+	for i := range batch {
+		p := &batch[i]
 		old, ok := imp.stored[p.a.ID]
 		if !ok {
 			if p.a.UpdatedAt.IsZero() {
@@ -207,10 +240,10 @@ func coverSize(n int) int {
 	return size
 }
 
-// lookup fills imp.stored with the batch's ids that are already stored.
-func (imp *articleImport) lookup() error {
+// lookup fills imp.stored with the ids of batch that are already stored.
+func (imp *articleImport) lookup(batch []pendingArticle) error {
 	clear(imp.stored)
-	size := coverSize(len(imp.batch))
+	size := coverSize(len(batch))
 	st, err := imp.stmt(imp.lookups, size, func() string {
 		return `SELECT id, seq, content_hash, updated_at, updated_offset FROM articles WHERE id IN (` +
 			placeholders(size, 1) + `)`
@@ -220,7 +253,7 @@ func (imp *articleImport) lookup() error {
 	}
 	args := imp.args[:0]
 	for i := range size {
-		args = append(args, imp.batch[min(i, len(imp.batch)-1)].a.ID)
+		args = append(args, batch[min(i, len(batch)-1)].a.ID)
 	}
 	imp.args = args
 	rows, err := st.QueryContext(imp.ctx, args...)
