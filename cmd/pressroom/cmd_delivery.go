@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -352,12 +353,69 @@ func newDispatcher(e *env, db *store.DB, s *deliverySetup, spec string, catchUp 
 	})
 }
 
+// cutoffFromCron ties the edition's cutoff to serve's daily slot: they
+// are one fact (the edition is planned at the slot, and planning before
+// the cutoff fails as too early). Without --cutoff (flag, environment or
+// configuration file) the cutoff is the slot's time of day; a cutoff
+// later than the slot is refused at start-up.
+func (d *deliveryFlags) cutoffFromCron(e *env, spec string) error {
+	if err := d.digest.resolveEnv(d.cf, e.lookupEnv); err != nil {
+		return err
+	}
+	sp, err := schedule.ParseSpec(spec, e.cfg.Location)
+	if err != nil {
+		return d.cf.usageErrorf("--digest-cron: %v", err)
+	}
+	slot, ok := earliestSlotTime(sp, e.cfg.Location, e.now())
+	if !ok {
+		return d.cf.usageErrorf("--digest-cron %q: never fires in the coming year", spec)
+	}
+	given := false
+	d.cf.Visit(func(f *flag.Flag) { given = given || f.Name == "cutoff" })
+	if !given {
+		d.digest.cutoff = slot
+		e.logger.Info("Digest cutoff is the time of the daily slot", "cutoff", slot, "cron", spec)
+		return nil
+	}
+	c, err := time.Parse("15:04", d.digest.cutoff)
+	if err != nil {
+		return nil // the planner names the bad value
+	}
+	if c.Format("15:04") > slot {
+		return d.cf.usageErrorf("--cutoff %s is later than the digest slot at %s (--digest-cron %q): the edition would be planned before its cutoff and fail as too early; set --cutoff at or before %s, or leave it out to use the slot's time",
+			d.digest.cutoff, slot, spec, slot)
+	}
+	return nil
+}
+
+// earliestSlotTime is the earliest time of day, "HH:MM" in loc, at which
+// sp fires over the year after from (looking at no more than 2000
+// slots). Cron specs fire on whole minutes.
+func earliestSlotTime(sp schedule.Spec, loc *time.Location, from time.Time) (string, bool) {
+	earliest := ""
+	end := from.AddDate(1, 0, 0)
+	t := from
+	for range 2000 {
+		t = sp.Next(t)
+		if t.IsZero() || t.After(end) {
+			break
+		}
+		if hm := t.In(loc).Format("15:04"); earliest == "" || hm < earliest {
+			earliest = hm
+		}
+	}
+	return earliest, earliest != ""
+}
+
 // scheduleDigest registers serve's digest jobs: the daily slot and the
 // hourly pass. It returns the start-up catch-up to run once the scheduler
 // runs.
 func scheduleDigest(e *env, db *store.DB, o serveOptions, m *mailer, baseURL string, sched *schedule.Scheduler) (func(context.Context), error) {
 	if o.digestCatchUp < 0 {
 		return nil, o.mail.cf.usageErrorf("--digest-catchup must not be negative")
+	}
+	if err := o.delivery.cutoffFromCron(e, o.digestCron); err != nil {
+		return nil, err
 	}
 	s, err := o.delivery.setup(context.Background(), e, db, m, baseURL)
 	if err != nil {

@@ -43,7 +43,7 @@ func addDigestFlags(cf *cmdFlags) *digestFlags {
 	d := &digestFlags{}
 	cf.StringVar(&d.newsroom, "newsroom", "Pressroom", "the newsroom's `NAME` in the digest (env PRESSROOM_NEWSROOM)")
 	cf.StringVar(&d.postalAddress, "postal-address", "", "the newsroom's postal `ADDRESS`, shown in every digest as CAN-SPAM requires (env PRESSROOM_POSTAL_ADDRESS)")
-	cf.StringVar(&d.cutoff, "cutoff", "08:00", "the edition's cutoff, `HH:MM` in the newsroom's time zone: an edition holds what was published since the previous one's cutoff (env PRESSROOM_DIGEST_CUTOFF)")
+	cf.StringVar(&d.cutoff, "cutoff", "08:00", "the edition's cutoff, `HH:MM` in the newsroom's time zone: an edition holds what was published since the previous one's cutoff; serve's default is the time of the --digest-cron slot, and serve refuses a cutoff after it (env PRESSROOM_DIGEST_CUTOFF)")
 	cf.StringVar(&d.utmSource, "utm-source", "", "tag article links with utm_source=`VALUE` (off when empty; env PRESSROOM_UTM_SOURCE)")
 	cf.StringVar(&d.utmMedium, "utm-medium", "", "utm_medium for tagged links; default email (env PRESSROOM_UTM_MEDIUM)")
 	cf.StringVar(&d.utmCamp, "utm-campaign", "", "utm_campaign for tagged links; default press-review-DATE (env PRESSROOM_UTM_CAMPAIGN)")

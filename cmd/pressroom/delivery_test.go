@@ -1017,10 +1017,9 @@ func TestServeCatchesUpTheDigest(t *testing.T) {
 			gcMu.Unlock()
 		}
 	})
-	hm := slotAt.Format("15:04")
 	_, _, stop := started(t, regexp.MustCompile(`serving (http://\S+) \(database`), "serve", "--db", path, "--addr", "127.0.0.1:0",
 		"--smtp-url", srv.URL(), "--from", "Вестник <digest@news.example>", "--tz", "Europe/Moscow",
-		"--digest-cron", fmt.Sprintf("%d %d * * *", slotAt.Minute(), slotAt.Hour()), "--cutoff", hm)
+		"--digest-cron", fmt.Sprintf("%d %d * * *", slotAt.Minute(), slotAt.Hour())) // no --cutoff: the slot's time
 	deadline := time.Now().Add(30 * time.Second)
 	for srv.Len() < 5 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
@@ -1030,7 +1029,7 @@ func TestServeCatchesUpTheDigest(t *testing.T) {
 	if srv.Len() != 5 {
 		t.Fatalf("server got %d messages, want 5\n%s", srv.Len(), r.stderr)
 	}
-	for _, want := range []string{"Digest delivery scheduled", "Catching up a missed digest slot"} {
+	for _, want := range []string{"Digest delivery scheduled", "Catching up a missed digest slot", "Digest cutoff is the time of the daily slot"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("serve log lacks %q:\n%s", want, r.stderr)
 		}
@@ -1038,6 +1037,11 @@ func TestServeCatchesUpTheDigest(t *testing.T) {
 	outcome, err := openDB(t, path).Slot(ctx, slotAt)
 	if err != nil || outcome != "run" {
 		t.Errorf("slot %v: %q (%v), want run", slotAt, outcome, err)
+	}
+	// Without --cutoff the edition's cutoff is the slot (08:00 before).
+	ed, err := openDB(t, path).EditionByDate(ctx, slotAt.Format("2006-01-02"))
+	if err != nil || !ed.Cutoff.Equal(slotAt) {
+		t.Errorf("edition cutoff %v (%v), want the slot %v", ed.Cutoff.In(loc), err, slotAt)
 	}
 	wantPercent, wantLimit := int64(deliveryGCPercent), int64(deliveryMemoryLimit)
 	if envGOGC {
@@ -1059,6 +1063,34 @@ func TestServeCatchesUpTheDigest(t *testing.T) {
 	if p, l := readGC(t); p != 100 || l != math.MaxInt64 {
 		t.Errorf("after the send: GOGC=%d, memory limit %d; want the previous 100, %d back", p, l, int64(math.MaxInt64))
 	}
+}
+
+// TestServeRefusesCutoffAfterSlot: a cutoff later than the daily slot
+// would make every scheduled planning fail as too early; serve refuses it
+// at start-up, naming both, and accepts one at or before the slot.
+func TestServeRefusesCutoffAfterSlot(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pressroom.db")
+	pressroom(t, "", "migrate", "--db", path).want(t, 0)
+	for _, tt := range []struct {
+		cron, cutoff string
+	}{
+		{"0 8 * * *", "09:00"},
+		{"30 7 * * 1-5", "07:31"},
+		{"0 8,20 * * *", "12:00"},          // the earlier slot would fail
+		{"CRON_TZ=UTC 0 5 * * *", "08:01"}, // 08:00 in Moscow
+	} {
+		res := pressroom(t, "", "serve", "--db", path, "--addr", "127.0.0.1:0", "--tz", "Europe/Moscow",
+			"--digest-cron", tt.cron, "--cutoff", tt.cutoff)
+		res.want(t, 2, "--cutoff "+tt.cutoff+" is later than the digest slot at", "--digest-cron \""+tt.cron+"\"")
+	}
+	// From the environment too.
+	t.Setenv("PRESSROOM_DIGEST_CUTOFF", "08:30")
+	pressroom(t, "", "serve", "--db", path, "--addr", "127.0.0.1:0", "--tz", "Europe/Moscow",
+		"--digest-cron", "0 8 * * *").want(t, 2, "--cutoff 08:30 is later than the digest slot at 08:00")
+	// At the slot is fine.
+	_, _, stop := started(t, regexp.MustCompile(`serving (http://\S+) \(database`), "serve", "--db", path, "--addr", "127.0.0.1:0",
+		"--tz", "Europe/Moscow", "--digest-cron", "0 8 * * *", "--cutoff", "08:00")
+	stop().want(t, 0)
 }
 
 // setGC sets the process's GC percent and soft memory limit for a test
