@@ -178,3 +178,6 @@ printf '| GET %s (200, %s bytes) | %s | %s | %s | %s / %s |\n' "$FEED" "$size" "
 printf '| conditional GET (304) | %s | %s | %s | %s / %s |\n' "$p304" "$n304" "$(ratio "$p304" "$n304")" "$pc304" "$nc304"
 printf '| GET, Accept-Encoding: gzip (200, %s bytes) | %s | %s | %s | %s / %s |\n' "$gzsize" "$pgz" "$ngz" "$(ratio "$pgz" "$ngz")" "$pcgz" "$ncgz"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$LOG" = on ]; then
+	echo "request log lines written: pressroom $(grep -c '"msg":"HTTP request"' "$work/serve.log"), nginx $(wc -l <"$work/access.log")"
+fi
