@@ -20,50 +20,11 @@ import (
 	"github.com/pressroom/pressroom/internal/testtool"
 )
 
-// artifactDir is where browser tests save screenshots:
-// $PRESSROOM_ARTIFACTS/digest, or pressroom-artifacts/digest in the
-// system temp directory.
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("PRESSROOM_ARTIFACTS")
-	if base == "" {
-		base = filepath.Join(os.TempDir(), "pressroom-artifacts")
-	}
-	dir := filepath.Join(base, "digest")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", dir)
-	return dir
-}
+// artifactDir is where the digest's browser tests save screenshots.
+func artifactDir(t *testing.T) string { return testtool.ArtifactDir(t, "digest") }
 
 // newBrowser starts headless chromium for the test.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	exe := testtool.Require(t, "chromium", "chromium", "chromium-browser")
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelC(); cancelA() })
-	// The first run starts the browser, which lives as long as ctx: no
-	// timeout on it (chromedp's rule); later steps get their own.
-	if _, err := chromedp.Run(ctx, chromedp.Title()); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
+func newBrowser(t *testing.T) context.Context { return testtool.Chromium(t, 0) }
 
 // pageFacts is what the test measures in the rendered email.
 type pageFacts struct {

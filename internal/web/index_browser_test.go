@@ -17,53 +17,11 @@ import (
 	"github.com/pressroom/pressroom/internal/testtool"
 )
 
-// webArtifactDir is where the web browser tests save screenshots:
-// $PRESSROOM_ARTIFACTS/web, or pressroom-artifacts/web in the system temp
-// directory.
-func webArtifactDir(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("PRESSROOM_ARTIFACTS")
-	if base == "" {
-		base = filepath.Join(os.TempDir(), "pressroom-artifacts")
-	}
-	dir := filepath.Join(base, "web")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", dir)
-	return dir
-}
+// webArtifactDir is where the web browser tests save screenshots.
+func webArtifactDir(t *testing.T) string { return testtool.ArtifactDir(t, "web") }
 
 // newChromium starts headless Debian chromium for one test.
-func newChromium(t *testing.T) context.Context {
-	t.Helper()
-	exe := testtool.Require(t, "chromium", "chromium", "chromium-browser")
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelC := chromedp.NewContext(actx)
-	// The first call starts the browser and must not have a deadline:
-	// the browser lives as long as that call's context.
-	if err := chromedp.Do(bctx); err != nil {
-		cancelC()
-		cancelA()
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancelT := context.WithTimeout(bctx, 90*time.Second)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	return ctx
-}
+func newChromium(t *testing.T) context.Context { return testtool.Chromium(t, 90*time.Second) }
 
 // indexFacts is what the browser test measures on the index page.
 type indexFacts struct {

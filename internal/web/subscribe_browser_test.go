@@ -17,52 +17,12 @@ import (
 )
 
 // subscribeArtifactDir is where the subscription browser test saves its
-// screenshots: $PRESSROOM_ARTIFACTS/subscribe, or
-// pressroom-artifacts/subscribe in the system temp directory.
-func subscribeArtifactDir(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("PRESSROOM_ARTIFACTS")
-	if base == "" {
-		base = filepath.Join(os.TempDir(), "pressroom-artifacts")
-	}
-	dir := filepath.Join(base, "subscribe")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", dir)
-	return dir
-}
+// screenshots.
+func subscribeArtifactDir(t *testing.T) string { return testtool.ArtifactDir(t, "subscribe") }
 
 // startChromium starts headless Debian chromium for one test.
 func startChromium(t *testing.T) context.Context {
-	t.Helper()
-	exe := testtool.Require(t, "chromium", "chromium", "chromium-browser")
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1024, 800),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelB := chromedp.NewContext(actx)
-	// The first action starts the browser; it must not carry the test's
-	// deadline, or the browser dies with it.
-	if err := chromedp.Do(bctx); err != nil {
-		cancelB()
-		cancelA()
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancelT := context.WithTimeout(bctx, 2*time.Minute)
-	t.Cleanup(func() { cancelT(); cancelB(); cancelA() })
-	return ctx
+	return testtool.Chromium(t, 2*time.Minute, chromedp.WindowSize(1024, 800))
 }
 
 // TestSubscribeInBrowser walks a reader through the whole life of a
