@@ -216,12 +216,6 @@ func (m *Metrics) feedResults() feedResults {
 	}
 }
 
-// ObserveFeedRequest counts one feed request by result: "hit",
-// "not_modified", "miss" or "not_found".
-func (m *Metrics) ObserveFeedRequest(result string) {
-	m.feedRequests.WithLabelValues(result).Inc()
-}
-
 // ObserveFeedBuild records how long rendering what ("all feeds", a
 // section, an export) took.
 func (m *Metrics) ObserveFeedBuild(what string, d time.Duration) {
