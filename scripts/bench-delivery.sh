@@ -7,7 +7,9 @@
 # Usage: scripts/bench-delivery.sh [N ...]        (default: 10000 100000)
 # Env:   WORKERS (SMTP connections, default 4), CHUNK (default 50),
 #        DKIM=1 also runs Ed25519 and RSA-2048 DKIM signing at the largest N,
-#        KEEP=1 keeps the work folder.
+#        KEEP=1 keeps the work folder, PROFILE=1 builds with -tags profile
+#        and writes a CPU profile of each pressroom run into the work folder
+#        (implies KEEP=1).
 # Needs: go, /usr/sbin/smtp-sink, /usr/sbin/smtp-source (Debian package
 #        postfix), /usr/bin/time (package time), python3, openssl.
 #
@@ -37,7 +39,12 @@ cleanup() {
 trap cleanup EXIT
 
 BIN=$WORK/pressroom
-go build -o "$BIN" ./cmd/pressroom
+if [ "${PROFILE:-0}" = 1 ]; then
+	KEEP=1
+	go build -tags profile -o "$BIN" ./cmd/pressroom
+else
+	go build -o "$BIN" ./cmd/pressroom
+fi
 
 export PRESSROOM_TZ=Europe/Moscow PRESSROOM_BASE_URL=https://news.example \
 	PRESSROOM_POSTAL_ADDRESS="1 Tverskaya St, Moscow" PRESSROOM_LOG_LEVEL=warn
@@ -103,6 +110,8 @@ send() {
 	local n=$1 label=$2
 	shift 2
 	cp "$WORK/$n.db" "$WORK/run.db"
+	export PRESSROOM_CPUPROFILE=
+	[ "${PROFILE:-0}" = 1 ] && export PRESSROOM_CPUPROFILE="$WORK/${label// /-}.pprof"
 	measure "$label" "$BIN" digest send --db "$WORK/run.db" --date "$DATE" --smtp-url "$SMTP_URL" \
 		--from "Пресс-обзор <digest@news.example>" --envelope-from "bounces+{token}@news.example" \
 		--smtp-workers "$WORKERS" --chunk "$CHUNK" "$@"

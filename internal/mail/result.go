@@ -2,12 +2,9 @@ package mail
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
-
-	gomail "github.com/wneessen/go-mail"
 )
 
 // Sender delivers one message and reports what the receiving side said.
@@ -75,35 +72,6 @@ func (r Result) NoSuchUser() bool {
 func (r Result) Error() error { return r.Err }
 
 var enhancedRE = regexp.MustCompile(`\b[245]\.\d{1,3}\.\d{1,3}\b`)
-
-// classify turns go-mail's outcome for msg into a Result. delivered means
-// the server answered 250 to the end of DATA, whatever happened after.
-func classify(msg *gomail.Msg, err error) Result {
-	if err == nil || msg.IsDelivered() {
-		return Result{Status: Sent, Code: 250, Reply: strings.TrimSpace(msg.ServerResponse())}
-	}
-	r := Result{Status: Temporary, Reply: err.Error(), Err: err}
-	var se *gomail.SendError
-	if errors.As(err, &se) {
-		r.Code = se.ErrorCode()
-		r.Enhanced = se.EnhancedStatusCode()
-	}
-	if r.Code == 0 {
-		// go-mail only looks at the first wrapped error; find a reply code
-		// anywhere in the text ("... 550 5.1.1 no such user").
-		r.Code = replyCode(err.Error())
-	}
-	if r.Enhanced == "" && r.Code != 0 {
-		r.Enhanced = enhancedRE.FindString(err.Error())
-	}
-	switch {
-	case r.Code >= 500:
-		r.Status = Permanent
-	default:
-		r.Status = Temporary
-	}
-	return r
-}
 
 var replyCodeRE = regexp.MustCompile(`(?:^|[:\s])([45][0-9][0-9])[\s-]`)
 

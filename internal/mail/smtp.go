@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -160,8 +161,9 @@ type SMTP struct {
 }
 
 type conn struct {
-	c    *gosmtp.Client
-	used int
+	c          *gosmtp.Client
+	used       int
+	pipelining bool // the server offers PIPELINING (RFC 2920)
 }
 
 // NewSMTP checks the options; it does not connect (the first Send on each
@@ -219,9 +221,6 @@ func NewSMTP(opts SMTPOptions) (*SMTP, error) {
 	if opts.HELO != "" {
 		copts = append(copts, gomail.WithHELO(opts.HELO))
 	}
-	if opts.DKIM != nil {
-		copts = append(copts, gomail.WithAlwaysDKIMSign(opts.DKIM.signer))
-	}
 	client, err := gomail.NewClient(e.Host, copts...)
 	if err != nil {
 		return nil, fmt.Errorf("mail: smtp: %w", err)
@@ -240,14 +239,32 @@ func NewSMTP(opts SMTPOptions) (*SMTP, error) {
 func (s *SMTP) Dials() int64 { return s.dials.Load() }
 
 // Send delivers m over one of the pooled connections. A failure before
-// DATA that carries no SMTP reply (the server closed an idle or
-// exhausted connection) is retried once on a fresh connection; nothing
-// can have been delivered then. A 421 reply closes the connection and is
-// reported (Temporary); failures during or after DATA are reported as
-// they are (Temporary without a reply), never retried here.
+// the message data was written that carries no SMTP reply (the server
+// closed an idle or exhausted connection) is retried once on a fresh
+// connection; nothing can have been delivered then. A 421 reply closes
+// the connection and is reported (Temporary); failures during or after
+// the data are reported as they are (Temporary without a reply), never
+// retried here.
 func (s *SMTP) Send(ctx context.Context, m *Message) Result {
 	msg, err := m.build(s.opts.Now())
 	if err != nil {
+		return Result{Status: Permanent, Reply: err.Error(), Err: err}
+	}
+	from := m.EnvelopeFrom
+	if from == "" {
+		from = m.From.Address
+	}
+	if err := errors.Join(envelopeOK(from), envelopeOK(m.To.Address)); err != nil {
+		return Result{Status: Permanent, Reply: err.Error(), Err: err}
+	}
+	if s.opts.DKIM != nil {
+		msg.SetDKIM(s.opts.DKIM.signer)
+	}
+	buf := renderBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer renderBufs.Put(buf)
+	if _, err := msg.WriteTo(buf); err != nil {
+		err = fmt.Errorf("mail: render %s: %w", m.MessageID, err)
 		return Result{Status: Permanent, Reply: err.Error(), Err: err}
 	}
 	if s.limiter != nil {
@@ -274,13 +291,19 @@ func (s *SMTP) Send(ctx context.Context, m *Message) Result {
 				return Result{Status: Temporary, Reply: err.Error(), Code: replyCode(err.Error()), Err: err}
 			}
 		}
-		err := s.client.SendWithSMTPClient(cn.c, msg)
-		r := classify(msg, err)
-		if err != nil && (r.Code == 0 || r.Code == 421) {
-			// No reply or "closing channel": this connection is done.
+		var reply string
+		var terr *txError
+		if err := cn.c.UpdateDeadline(s.opts.Timeout); err != nil {
+			terr = &txError{Stage: stageMail, Err: err}
+		} else {
+			reply, terr = transact(cn.c, cn.pipelining, from, m.To.Address, buf.Bytes())
+		}
+		if terr != nil && (terr.Code == 0 || terr.Code == 421 || terr.Err != nil) {
+			// No reply, "closing channel", or a failed RSET: this
+			// connection is done.
 			s.drop(cn, false)
-			if attempt == 0 && r.Code == 0 && beforeData(err) {
-				s.opts.Logger.Debug("SMTP connection lost before DATA; redialing", "error", err)
+			if attempt == 0 && terr.Code == 0 && terr.Stage < stageBody {
+				s.opts.Logger.Debug("SMTP connection lost before the message data; redialing", "error", terr)
 				continue
 			}
 		} else {
@@ -289,25 +312,12 @@ func (s *SMTP) Send(ctx context.Context, m *Message) Result {
 				s.drop(cn, true)
 			}
 		}
+		r := txResult(reply, terr)
 		if r.Status != Sent {
 			r.Err = fmt.Errorf("mail: smtp: send %s to %s: %w", m.MessageID, m.To.Address, r.Err)
 		}
 		return r
 	}
-}
-
-// beforeData reports whether go-mail failed before the DATA command was
-// accepted, so the server cannot have taken the message.
-func beforeData(err error) bool {
-	var se *gomail.SendError
-	if !errors.As(err, &se) {
-		return false
-	}
-	switch se.Reason {
-	case gomail.ErrConnCheck, gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData:
-		return true
-	}
-	return false
 }
 
 func (s *SMTP) dial(ctx context.Context, cn *conn) error {
@@ -321,6 +331,7 @@ func (s *SMTP) dial(ctx context.Context, cn *conn) error {
 	}
 	s.dials.Add(1)
 	cn.c, cn.used = c, 0
+	cn.pipelining, _ = c.Extension("PIPELINING")
 	return nil
 }
 
