@@ -15,9 +15,12 @@ import (
 	"github.com/pressroom/pressroom/internal/news"
 )
 
-// Sender sends one email; *mail.SMTP and *mail.Outbox implement it.
+// Sender sends email; *mail.SMTP and *mail.Outbox implement it.
 type Sender interface {
 	Send(ctx context.Context, m *mail.Message) mail.Result
+	// SendBatch sends msgs in order; when ctx ends it may return fewer
+	// results than messages: those beyond were not attempted.
+	SendBatch(ctx context.Context, msgs []*mail.Message) []mail.Result
 }
 
 // LedgerStore is what delivery needs from the database: a lease per
@@ -253,6 +256,8 @@ func (d *Deliverer) worker(ctx context.Context, w *ledgerWriter, ed *news.Editio
 	var st DeliveryStats
 	var results []news.DeliveryResult
 	var release []int64
+	var msgs []*mail.Message
+	var sent []int // index in rows of each message in msgs
 	for {
 		claim := d.opts.Chunk
 		if ctx.Err() != nil {
@@ -266,14 +271,31 @@ func (d *Deliverer) worker(ctx context.Context, w *ledgerWriter, ed *news.Editio
 			return st, nil
 		}
 		results, release = results[:0], release[:0]
+		// Compose the chunk, then send it in one batch: over SMTP with
+		// PIPELINING that is one round trip per message.
+		msgs, sent = msgs[:0], sent[:0]
 		for i := range rows {
-			if ctx.Err() != nil {
-				for _, r := range rows[i:] {
-					release = append(release, r.ID)
-				}
-				break
+			m, res, ok := d.prepare(ed, c, &rows[i], clock())
+			if !ok {
+				results = append(results, res)
+				continue
 			}
-			res := d.sendOne(ctx, ed, c, &rows[i], clock)
+			msgs, sent = append(msgs, m), append(sent, i)
+		}
+		var replies []mail.Result
+		if len(msgs) > 0 && ctx.Err() == nil {
+			replies = d.opts.Sender.SendBatch(ctx, msgs)
+		}
+		now := clock()
+		for j, i := range sent {
+			if j >= len(replies) {
+				// Not attempted: the context ended.
+				release = append(release, rows[i].ID)
+				continue
+			}
+			results = append(results, d.outcome(ed, &rows[i], replies[j], now))
+		}
+		for _, res := range results {
 			switch res.State {
 			case news.DeliverySent:
 				st.Sent++
@@ -287,7 +309,6 @@ func (d *Deliverer) worker(ctx context.Context, w *ledgerWriter, ed *news.Editio
 			if res.Bounced {
 				st.Bounced++
 			}
-			results = append(results, res)
 		}
 	}
 }
@@ -351,15 +372,14 @@ func (d *Deliverer) Message(ed *news.Edition, dl *news.Delivery, m Message) *mai
 	return msg
 }
 
-// sendOne composes, sends and classifies one claimed row.
-func (d *Deliverer) sendOne(ctx context.Context, ed *news.Edition, c Composer, row *news.ClaimedDelivery, clock func() time.Time) news.DeliveryResult {
+// prepare composes a claimed row's email. When the row cannot be sent
+// (no articles for the reader, a composition error) it returns the
+// row's result instead, with ok false.
+func (d *Deliverer) prepare(ed *news.Edition, c Composer, row *news.ClaimedDelivery, now time.Time) (*mail.Message, news.DeliveryResult, bool) {
 	o := d.opts
-	res := news.DeliveryResult{DeliveryID: row.ID, SubscriberID: row.SubscriberID,
-		MessageID: MessageID(o.Signer, ed.Date, row.SubscriberID, o.Domain)}
-	now := clock()
-	fail := func(state news.DeliveryState, reason string) news.DeliveryResult {
-		res.State, res.Reply, res.At = state, reason, now
-		return res
+	fail := func(state news.DeliveryState, reason string) (*mail.Message, news.DeliveryResult, bool) {
+		return nil, news.DeliveryResult{DeliveryID: row.ID, SubscriberID: row.SubscriberID,
+			MessageID: MessageID(o.Signer, ed.Date, row.SubscriberID, o.Domain), State: state, Reply: reason, At: now}, false
 	}
 	dl := row.Delivery
 	if err := o.Personalize(&dl); err != nil {
@@ -372,10 +392,14 @@ func (d *Deliverer) sendOne(ctx context.Context, ed *news.Edition, c Composer, r
 	if err != nil {
 		return fail(news.DeliveryFailed, "compose: "+err.Error())
 	}
-	r := o.Sender.Send(ctx, d.Message(ed, &dl, composed))
-	res.Attempted = true
-	now = clock()
-	res.At = now
+	return d.Message(ed, &dl, composed), news.DeliveryResult{}, true
+}
+
+// outcome classifies the sender's result for a row it attempted at now.
+func (d *Deliverer) outcome(ed *news.Edition, row *news.ClaimedDelivery, r mail.Result, now time.Time) news.DeliveryResult {
+	o := d.opts
+	res := news.DeliveryResult{DeliveryID: row.ID, SubscriberID: row.SubscriberID,
+		MessageID: MessageID(o.Signer, ed.Date, row.SubscriberID, o.Domain), Attempted: true, At: now}
 	switch r.Status {
 	case mail.Sent:
 		res.State, res.Reply = news.DeliverySent, r.Reply

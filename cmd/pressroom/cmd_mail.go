@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -82,9 +81,7 @@ func (m *mailFlags) resolveEnv(cf *cmdFlags, lookupEnv func(string) (string, boo
 // mailer is the configured outgoing mail: the sender and what the
 // messages carry.
 type mailer struct {
-	sender interface {
-		Send(context.Context, *pmail.Message) pmail.Result
-	}
+	sender  pmail.Sender
 	close   func() error
 	from    *mail.Address
 	replyTo *mail.Address

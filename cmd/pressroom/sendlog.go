@@ -23,6 +23,19 @@ type failureLogger struct {
 
 func (f failureLogger) Send(ctx context.Context, m *pmail.Message) pmail.Result {
 	r := f.next.Send(ctx, m)
+	f.log(ctx, m, r)
+	return r
+}
+
+func (f failureLogger) SendBatch(ctx context.Context, msgs []*pmail.Message) []pmail.Result {
+	res := f.next.SendBatch(ctx, msgs)
+	for i, r := range res {
+		f.log(ctx, msgs[i], r)
+	}
+	return res
+}
+
+func (f failureLogger) log(ctx context.Context, m *pmail.Message, r pmail.Result) {
 	edition := ""
 	for _, h := range m.Headers {
 		if h.Name == "X-Pressroom-Edition" {
@@ -30,7 +43,7 @@ func (f failureLogger) Send(ctx context.Context, m *pmail.Message) pmail.Result 
 		}
 	}
 	if r.Status == pmail.Sent || edition == "" {
-		return r
+		return
 	}
 	level, msg := slog.LevelWarn, "Digest not sent: temporary failure"
 	if r.Status == pmail.Permanent {
@@ -41,5 +54,4 @@ func (f failureLogger) Send(ctx context.Context, m *pmail.Message) pmail.Result 
 		attrs = append(attrs, "enhanced", r.Enhanced)
 	}
 	f.logger.Log(ctx, level, msg, append(attrs, "edition", edition, "reply", r.Reply)...)
-	return r
 }

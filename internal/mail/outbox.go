@@ -98,6 +98,11 @@ func (o *Outbox) Send(ctx context.Context, m *Message) Result {
 	return Result{Status: Sent, Reply: "written to " + path}
 }
 
+// SendBatch writes each message in turn (SendEach).
+func (o *Outbox) SendBatch(ctx context.Context, msgs []*Message) []Result {
+	return SendEach(ctx, o, msgs)
+}
+
 func (o *Outbox) write(path string, data []byte) error {
 	f, err := os.CreateTemp(o.dir, ".tmp-*.eml")
 	if errors.Is(err, fs.ErrNotExist) {

@@ -12,6 +12,24 @@ import (
 // copy of whatever subset they need.
 type Sender interface {
 	Send(ctx context.Context, m *Message) Result
+	// SendBatch sends msgs in order and returns their results in order.
+	// When ctx ends it may return fewer: the messages beyond were not
+	// attempted.
+	SendBatch(ctx context.Context, msgs []*Message) []Result
+}
+
+// SendEach is SendBatch for a sender that sends one message at a time.
+func SendEach(ctx context.Context, s interface {
+	Send(context.Context, *Message) Result
+}, msgs []*Message) []Result {
+	res := make([]Result, 0, len(msgs))
+	for _, m := range msgs {
+		if ctx.Err() != nil {
+			break
+		}
+		res = append(res, s.Send(ctx, m))
+	}
+	return res
 }
 
 // Status classifies the outcome of one send.

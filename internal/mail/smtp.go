@@ -1,7 +1,6 @@
 package mail
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -164,6 +163,7 @@ type conn struct {
 	c          *gosmtp.Client
 	used       int
 	pipelining bool // the server offers PIPELINING (RFC 2920)
+	dirty      bool // a refused transaction awaits its RSET
 }
 
 // NewSMTP checks the options; it does not connect (the first Send on each
@@ -238,88 +238,6 @@ func NewSMTP(opts SMTPOptions) (*SMTP, error) {
 // Dials is how many connections have been opened so far.
 func (s *SMTP) Dials() int64 { return s.dials.Load() }
 
-// Send delivers m over one of the pooled connections. A failure before
-// the message data was written that carries no SMTP reply (the server
-// closed an idle or exhausted connection) is retried once on a fresh
-// connection; nothing can have been delivered then. A 421 reply closes
-// the connection and is reported (Temporary); failures during or after
-// the data are reported as they are (Temporary without a reply), never
-// retried here.
-func (s *SMTP) Send(ctx context.Context, m *Message) Result {
-	msg, err := m.build(s.opts.Now())
-	if err != nil {
-		return Result{Status: Permanent, Reply: err.Error(), Err: err}
-	}
-	from := m.EnvelopeFrom
-	if from == "" {
-		from = m.From.Address
-	}
-	if err := errors.Join(envelopeOK(from), envelopeOK(m.To.Address)); err != nil {
-		return Result{Status: Permanent, Reply: err.Error(), Err: err}
-	}
-	if s.opts.DKIM != nil {
-		msg.SetDKIM(s.opts.DKIM.signer)
-	}
-	buf := renderBufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer renderBufs.Put(buf)
-	if _, err := msg.WriteTo(buf); err != nil {
-		err = fmt.Errorf("mail: render %s: %w", m.MessageID, err)
-		return Result{Status: Permanent, Reply: err.Error(), Err: err}
-	}
-	if s.limiter != nil {
-		if err := s.limiter.Wait(ctx); err != nil {
-			err = fmt.Errorf("mail: smtp: rate limit: %w", err)
-			return Result{Status: Temporary, Reply: err.Error(), Err: err}
-		}
-	}
-	var cn *conn
-	select {
-	case cn = <-s.pool:
-	case <-ctx.Done():
-		err := fmt.Errorf("mail: smtp: waiting for a connection: %w", ctx.Err())
-		return Result{Status: Temporary, Reply: err.Error(), Err: err}
-	}
-	defer func() { s.pool <- cn }()
-
-	for attempt := 0; ; attempt++ {
-		if cn.c == nil {
-			if err := s.dial(ctx, cn); err != nil {
-				// Even a 5xx here (AUTH refused) is the relay's or the
-				// configuration's problem, not the reader's: defer.
-				err = fmt.Errorf("mail: smtp: connect %s:%d: %w", s.opts.Endpoint.Host, s.opts.Endpoint.Port, err)
-				return Result{Status: Temporary, Reply: err.Error(), Code: replyCode(err.Error()), Err: err}
-			}
-		}
-		var reply string
-		var terr *txError
-		if err := cn.c.UpdateDeadline(s.opts.Timeout); err != nil {
-			terr = &txError{Stage: stageMail, Err: err}
-		} else {
-			reply, terr = transact(cn.c, cn.pipelining, from, m.To.Address, buf.Bytes())
-		}
-		if terr != nil && (terr.Code == 0 || terr.Code == 421 || terr.Err != nil) {
-			// No reply, "closing channel", or a failed RSET: this
-			// connection is done.
-			s.drop(cn, false)
-			if attempt == 0 && terr.Code == 0 && terr.Stage < stageBody {
-				s.opts.Logger.Debug("SMTP connection lost before the message data; redialing", "error", terr)
-				continue
-			}
-		} else {
-			cn.used++
-			if cn.used >= s.opts.Recycle {
-				s.drop(cn, true)
-			}
-		}
-		r := txResult(reply, terr)
-		if r.Status != Sent {
-			r.Err = fmt.Errorf("mail: smtp: send %s to %s: %w", m.MessageID, m.To.Address, r.Err)
-		}
-		return r
-	}
-}
-
 func (s *SMTP) dial(ctx context.Context, cn *conn) error {
 	slot := &dialSlot{}
 	c, err := s.client.DialToSMTPClientWithContext(context.WithValue(ctx, dialSlotKey{}, slot))
@@ -330,7 +248,7 @@ func (s *SMTP) dial(ctx context.Context, cn *conn) error {
 		return err
 	}
 	s.dials.Add(1)
-	cn.c, cn.used = c, 0
+	cn.c, cn.used, cn.dirty = c, 0, false
 	cn.pipelining, _ = c.Extension("PIPELINING")
 	return nil
 }

@@ -94,62 +94,28 @@ func envelopeOK(addr string) error {
 	return nil
 }
 
-// transact runs one mail transaction on c: MAIL FROM:<from>, RCPT
-// TO:<to>, DATA, the message (dot-stuffed) and the final ".". With
-// pipelining the three commands go out in one write and their three
-// replies are read after. On a refusal it says RSET so the connection
-// can carry the next message; an error with Code 0 means the connection
-// is no longer usable.
-func transact(c *gosmtp.Client, pipelining bool, from, to string, msg []byte) (string, *txError) {
+// stepwise runs one mail transaction on c without pipelining: MAIL
+// FROM:<from>, RCPT TO:<to> and DATA each wait for their reply, then the
+// message (dot-stuffed) and the final "." go out. On a refusal it says
+// RSET so the connection can carry the next message; an error with Code
+// 0 means the connection is no longer usable.
+func stepwise(c *gosmtp.Client, from, to string, msg []byte) (string, *txError) {
 	t := c.Text
-	if pipelining {
-		t.W.WriteString("MAIL FROM:<" + from + ">\r\nRCPT TO:<" + to + ">\r\nDATA\r\n")
+	for _, step := range [...]struct {
+		st   stage
+		line string
+		code int
+	}{{stageMail, "MAIL FROM:<" + from + ">", 250}, {stageRcpt, "RCPT TO:<" + to + ">", 25}, {stageData, "DATA", 354}} {
+		t.W.WriteString(step.line + "\r\n")
 		if err := t.W.Flush(); err != nil {
-			return "", &txError{Stage: stageMail, Err: err}
+			return "", &txError{Stage: step.st, Err: err}
 		}
-		// Read all three replies, even after a refusal: they are on the
-		// wire. The first refusal is the one to report.
-		var first *txError
-		for _, step := range [...]struct {
-			st   stage
-			code int
-		}{{stageMail, 250}, {stageRcpt, 25}, {stageData, 354}} {
-			_, _, err := t.ReadResponse(step.code)
-			e := replyErr(step.st, err)
-			if e != nil && e.Code == 0 {
-				return "", e // the connection is gone
+		_, _, err := t.ReadResponse(step.code)
+		if e := replyErr(step.st, err); e != nil {
+			if e.Code == 0 {
+				return "", e
 			}
-			if first == nil {
-				first = e
-			}
-			if step.st == stageData && e == nil && first != nil {
-				// A server that answered 354 although MAIL or RCPT
-				// failed: end the empty message it now expects.
-				if e := endEmptyData(t); e != nil {
-					return "", e
-				}
-			}
-		}
-		if first != nil {
-			return "", reset(t, first)
-		}
-	} else {
-		for _, step := range [...]struct {
-			st   stage
-			line string
-			code int
-		}{{stageMail, "MAIL FROM:<" + from + ">", 250}, {stageRcpt, "RCPT TO:<" + to + ">", 25}, {stageData, "DATA", 354}} {
-			t.W.WriteString(step.line + "\r\n")
-			if err := t.W.Flush(); err != nil {
-				return "", &txError{Stage: step.st, Err: err}
-			}
-			_, _, err := t.ReadResponse(step.code)
-			if e := replyErr(step.st, err); e != nil {
-				if e.Code == 0 {
-					return "", e
-				}
-				return "", reset(t, e)
-			}
+			return "", reset(t, e)
 		}
 	}
 	if err := writeDotStuffed(t.W, msg); err != nil {
@@ -160,29 +126,11 @@ func transact(c *gosmtp.Client, pipelining bool, from, to string, msg []byte) (s
 	}
 	_, reply, err := t.ReadResponse(250)
 	if e := replyErr(stageBody, err); e != nil {
-		if e.Code == 0 {
-			return "", e
-		}
-		// The message was refused after its data: the transaction is
-		// over and the connection ready for the next MAIL.
+		// A refusal after the data ends the transaction: the
+		// connection is ready for the next MAIL.
 		return "", e
 	}
 	return strings.TrimSpace(reply), nil
-}
-
-// endEmptyData ends a DATA the server accepted although the transaction
-// had already failed; its reply (a refusal) is read and dropped.
-func endEmptyData(t *textproto.Conn) *txError {
-	t.W.WriteString(".\r\n")
-	if err := t.W.Flush(); err != nil {
-		return &txError{Stage: stageBody, Err: err}
-	}
-	if _, _, err := t.ReadResponse(250); err != nil {
-		if e := replyErr(stageBody, err); e.Code == 0 {
-			return e
-		}
-	}
-	return nil
 }
 
 // reset says RSET after a refused command and returns cause, or the

@@ -134,6 +134,9 @@ func (s *scriptServer) serve(c net.Conn, exts []string, reply func(string) strin
 			}
 			s.mu.Lock()
 			s.data = append(s.data, string(b))
+			if r.Buffered() > 0 {
+				s.piped = append(s.piped, ".")
+			}
 			s.mu.Unlock()
 			say(reply("."))
 		default:
@@ -240,6 +243,7 @@ func TestSMTPPipelinedRefusalThen354(t *testing.T) {
 		t.Errorf("server saw %d connections, want 1", conns)
 	}
 	wantPiped := []string{"MAIL FROM:<bounces+t1@news.example>", "RCPT TO:<gone@reader.example>",
+		".", // the empty message's end, with the RSET behind it
 		"MAIL FROM:<bounces+t2@news.example>", "RCPT TO:<reader2@reader.example>"}
 	if diff := cmp.Diff(wantPiped, piped); diff != "" {
 		t.Errorf("pipelined commands (-want +got):\n%s", diff)

@@ -258,6 +258,20 @@ func (t timedSender) Send(ctx context.Context, msg *mail.Message) mail.Result {
 	return r
 }
 
+// SendBatch observes each message of a batch with the batch's time per
+// message: pipelined messages have no time of their own.
+func (t timedSender) SendBatch(ctx context.Context, msgs []*mail.Message) []mail.Result {
+	start := time.Now()
+	res := t.next.SendBatch(ctx, msgs)
+	if len(res) > 0 {
+		each := time.Since(start) / time.Duration(len(res))
+		for _, r := range res {
+			t.m.ObserveSMTP(each, r.Status)
+		}
+	}
+	return res
+}
+
 // deliveryCollector reads delivery counts from the database at scrape
 // time, so the gauge is always the ledger's truth and nothing has to be
 // kept in step by the delivery code.
