@@ -183,7 +183,13 @@ func (b *batch) pipelined(ctx context.Context, cn *conn) {
 	cur := 0           // which of b.bufs the next message is rendered into
 	for {
 		next := -1
-		if cn.used < s.opts.Recycle && b.start(ctx, b.bufs[cur]) {
+		startNext := cn.used < s.opts.Recycle
+		if pend >= 0 && s.limiter != nil && s.limiter.Tokens() < 1 {
+			// Waiting for the next token would hold pend's data (the
+			// server waits for it after its 354): send it alone first.
+			startNext = false
+		}
+		if startNext && b.start(ctx, b.bufs[cur]) {
 			next = b.next
 			b.next++
 		}

@@ -147,3 +147,32 @@ func TestSMTPBatchStopsWithContext(t *testing.T) {
 		t.Errorf("server received %d, want 1", n)
 	}
 }
+
+// Under a rate limit a message's data is never held back while the next
+// message waits for its token: it goes out alone, not with the next MAIL.
+func TestSMTPBatchRateLimitDoesNotHoldData(t *testing.T) {
+	srv := newScriptServer(t, []string{"PIPELINING"}, okReply)
+	e, err := ParseURL("smtp://" + srv.Addr + "?tls=none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snd, err := NewSMTP(SMTPOptions{Endpoint: e, Workers: 1, Rate: 2, Timeout: 5 * time.Second, HELO: "sender.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = snd.Close() })
+	res := snd.SendBatch(context.Background(), []*Message{readerMessage(0), readerMessage(1), readerMessage(2)})
+	if len(res) != 3 || res[0].Status != Sent || res[1].Status != Sent || res[2].Status != Sent {
+		t.Fatalf("results = %+v", res)
+	}
+	_, piped, data, _ := srv.seen()
+	if len(data) != 3 {
+		t.Fatalf("server received %d messages, want 3", len(data))
+	}
+	for _, p := range piped {
+		if p == "." {
+			t.Errorf("a message's end of data waited for the next message's token: pipelined %q", piped)
+			break
+		}
+	}
+}
