@@ -18,28 +18,30 @@ const module = "github.com/pressroom/pressroom"
 
 // rule is the dependency rule of PROTOCOL.md (and STYLE.md), exactly: for
 // each area, the other project areas it may import; nil means none. A
-// package below an area's directory belongs to that area. Tests follow the
-// same rule, and may also import internal/testtool.
+// package below an area's directory belongs to the deepest area naming it.
+// Tests follow the same rule, and may also import the testOnly areas.
 var rule = map[string][]string{
-	"internal/news":     nil,
-	"templates":         nil,
-	"internal/mail":     nil,
-	"internal/schedule": nil,
-	"internal/testtool": nil,
-	"feeds":             {"internal/news"},
-	"internal/ingest":   {"internal/news"},
-	"internal/store":    {"internal/news"},
-	"digest":            {"internal/news", "templates", "internal/mail"},
-	"internal/web":      {"internal/news", "feeds", "digest", "internal/ingest", "internal/mail", "templates"},
-	"cmd/pressroom":     nil, // may import anything: see unrestricted
-	"deploy":            nil, // tests only: they run the nginx and systemd files with the built binary
+	"internal/news":              nil,
+	"templates":                  nil,
+	"internal/mail":              nil,
+	"internal/schedule":          nil,
+	"internal/testtool":          nil,
+	"internal/testtool/smtptest": nil,
+	"feeds":                      {"internal/news"},
+	"internal/ingest":            {"internal/news"},
+	"internal/store":             {"internal/news"},
+	"digest":                     {"internal/news", "templates", "internal/mail"},
+	"internal/web":               {"internal/news", "feeds", "digest", "internal/ingest", "internal/mail", "templates"},
+	"cmd/pressroom":              nil, // may import anything: see unrestricted
+	"deploy":                     nil, // tests only: they run the nginx and systemd files with the built binary
 }
 
 // unrestricted areas may import any project package.
 var unrestricted = map[string]bool{"cmd/pressroom": true}
 
-// testOnly may be imported by any package's tests.
-const testOnly = "internal/testtool"
+// testOnly areas may be imported by any package's tests and by no shipped
+// code, not even an unrestricted area's.
+var testOnly = map[string]bool{"internal/testtool": true, "internal/testtool/smtptest": true}
 
 // enforceTestImports makes test files obey the rule too. It is off: the
 // rule is checked on what `go list -deps` follows (the code that ships),
@@ -80,9 +82,6 @@ func violations(pkgs []listedPackage) (prod, tests []string) {
 			prod = append(prod, fmt.Sprintf("%s belongs to no area of the dependency rule: add it to PROTOCOL.md and to this test", rel))
 			continue
 		}
-		if unrestricted[own] {
-			continue
-		}
 		check := func(imports []string, inTests bool) {
 			for _, imp := range imports {
 				irel, ok := projectRel(imp)
@@ -90,7 +89,14 @@ func violations(pkgs []listedPackage) (prod, tests []string) {
 					continue
 				}
 				to := area(irel)
-				if to == own || slices.Contains(rule[own], to) || inTests && to == testOnly {
+				if to == own || slices.Contains(rule[own], to) || inTests && testOnly[to] {
+					continue
+				}
+				if testOnly[to] && !testOnly[own] {
+					prod = append(prod, fmt.Sprintf("%s imports %s, which only tests may import", rel, irel))
+					continue
+				}
+				if unrestricted[own] {
 					continue
 				}
 				where := rel
@@ -177,13 +183,18 @@ func TestViolationsCatchesBreaches(t *testing.T) {
 		{ImportPath: m("internal/news"), XTestImports: []string{m("internal/news"), m("templates")}},
 		{ImportPath: m("feeds/opml"), Imports: []string{m("feeds"), m("internal/news"), m("digest")}},
 		{ImportPath: m("internal/metrics"), Imports: []string{"fmt"}},
-		{ImportPath: m("cmd/pressroom"), Imports: []string{m("internal/store"), m("internal/web")}},
+		{ImportPath: m("cmd/pressroom"), Imports: []string{m("internal/store"), m("internal/web"), m("internal/testtool/smtptest")}, TestImports: []string{m("internal/testtool/smtptest")}},
+		{ImportPath: m("internal/mail"), Imports: []string{m("internal/testtool/smtptest")}, XTestImports: []string{m("internal/testtool/smtptest"), m("internal/testtool")}},
+		{ImportPath: m("internal/testtool/smtptest"), Imports: []string{m("internal/mail")}, XTestImports: []string{m("internal/testtool/smtptest")}},
 		{ImportPath: "github.com/robfig/cron/v3", Imports: []string{m("internal/store")}},
 	}
 	wantProd := []string{
 		"internal/web imports internal/store; the dependency rule allows internal/news, feeds, digest, internal/ingest, internal/mail, templates only",
 		"feeds/opml imports digest; the dependency rule allows internal/news only",
 		"internal/metrics belongs to no area of the dependency rule: add it to PROTOCOL.md and to this test",
+		"cmd/pressroom imports internal/testtool/smtptest, which only tests may import",
+		"internal/mail imports internal/testtool/smtptest, which only tests may import",
+		"internal/testtool/smtptest imports internal/mail; the dependency rule allows no project package",
 	}
 	wantTests := []string{
 		"internal/store (tests) imports internal/ingest; the dependency rule allows internal/news only",
