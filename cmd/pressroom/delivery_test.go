@@ -36,6 +36,7 @@ import (
 	"github.com/pressroom/pressroom/digest"
 	"github.com/pressroom/pressroom/internal/news"
 	"github.com/pressroom/pressroom/internal/store"
+	"github.com/pressroom/pressroom/internal/testtool/smtptest"
 )
 
 var msk = time.FixedZone("MSK", 3*3600)
@@ -98,14 +99,14 @@ type deliveryRig struct {
 	t     testing.TB
 	path  string
 	db    *store.DB
-	srv   *testServer
+	srv   *smtptest.Server
 	clock *clock
 	env   *env
 	setup *deliverySetup
 	log   *lockedBuffer
 }
 
-func newRig(t testing.TB, dbPath string, srv *testServer, flags ...string) *deliveryRig {
+func newRig(t testing.TB, dbPath string, srv *smtptest.Server, flags ...string) *deliveryRig {
 	t.Helper()
 	ctx := context.Background()
 	loc, err := time.LoadLocation("Europe/Moscow")
@@ -228,7 +229,7 @@ func writeKey(t testing.TB) (keyFile, txt string) {
 func TestDeliverThousandReaders(t *testing.T) {
 	const n = 1000
 	path := deliveryNewsroom(t, n, nil)
-	srv := newTestServer(t, nil)
+	srv := smtptest.New(t, nil)
 	key, record := writeKey(t)
 	r := newRig(t, path, srv, "--dkim-key", key, "--dkim-selector", "press", "--smtp-workers", "4", "--chunk", "25",
 		"--unsubscribe-mailto", "mailto:unsubscribe@news.example")
@@ -380,14 +381,14 @@ func deliveryID(t testing.TB, db *store.DB, editionID, subscriberID int64) int64
 // messages costs nothing but redials.
 func TestDeliverRetriesAndBounces(t *testing.T) {
 	path := deliveryNewsroom(t, 60, func(i int, s *news.Subscriber) { s.Sections = nil })
-	srv := newTestServer(t, func(ts *testServer) {
-		ts.RcptReply["reader0001@reader.example"] = smtpErr(421, smtp.EnhancedCode{4, 7, 0}, "Try again later")
+	srv := smtptest.New(t, func(ts *smtptest.Server) {
+		ts.RcptReply["reader0001@reader.example"] = smtptest.Reply(421, smtp.EnhancedCode{4, 7, 0}, "Try again later")
 		ts.FailTimes["reader0001@reader.example"] = 1
-		ts.DataReply["reader0002@reader.example"] = smtpErr(451, smtp.EnhancedCode{4, 7, 1}, "Greylisted")
+		ts.DataReply["reader0002@reader.example"] = smtptest.Reply(451, smtp.EnhancedCode{4, 7, 1}, "Greylisted")
 		ts.FailTimes["reader0002@reader.example"] = 2
-		ts.RcptReply["reader0003@reader.example"] = smtpErr(550, smtp.EnhancedCode{5, 1, 1}, "No such user")
+		ts.RcptReply["reader0003@reader.example"] = smtptest.Reply(550, smtp.EnhancedCode{5, 1, 1}, "No such user")
 		ts.DropMidData["reader0004@reader.example"] = 1
-		ts.DataReply["reader0005@reader.example"] = smtpErr(451, smtp.EnhancedCode{4, 3, 0}, "Always busy")
+		ts.DataReply["reader0005@reader.example"] = smtptest.Reply(451, smtp.EnhancedCode{4, 3, 0}, "Always busy")
 		ts.CloseAfter = 7
 	})
 	r := newRig(t, path, srv, "--smtp-workers", "2", "--chunk", "5", "--smtp-recycle", "1000")
@@ -460,7 +461,7 @@ func TestPersonalDeliveryHour(t *testing.T) {
 			s.DeliveryHour, s.TimeZone = 20, "Asia/Vladivostok" // UTC+10: 20:00 there is 13:00 in Moscow
 		}
 	})
-	srv := newTestServer(t, nil)
+	srv := smtptest.New(t, nil)
 	r := newRig(t, path, srv)
 	d := r.dispatcher(t)
 	r.clock.Set(slot.Add(time.Second))
@@ -499,7 +500,7 @@ func (r *deliveryRig) dispatcher(t testing.TB) *digest.Dispatcher {
 // controlled clock.
 func TestCatchUpAndDoubleFiring(t *testing.T) {
 	t.Run("within the window", func(t *testing.T) {
-		srv := newTestServer(t, nil)
+		srv := smtptest.New(t, nil)
 		r := newRig(t, deliveryNewsroom(t, 20, nil), srv)
 		r.clock.Set(slot.Add(2*time.Hour + 59*time.Minute))
 		if err := r.dispatcher(t).CatchUp(context.Background(), r.clock.Now()); err != nil {
@@ -522,7 +523,7 @@ func TestCatchUpAndDoubleFiring(t *testing.T) {
 		}
 	})
 	t.Run("too late", func(t *testing.T) {
-		srv := newTestServer(t, nil)
+		srv := smtptest.New(t, nil)
 		r := newRig(t, deliveryNewsroom(t, 20, nil), srv)
 		r.clock.Set(slot.Add(3*time.Hour + time.Minute))
 		if err := r.dispatcher(t).CatchUp(context.Background(), r.clock.Now()); err != nil {
@@ -544,7 +545,7 @@ func TestCatchUpAndDoubleFiring(t *testing.T) {
 	})
 	t.Run("double firing", func(t *testing.T) {
 		const n = 200
-		srv := newTestServer(t, func(ts *testServer) { ts.Delay = time.Millisecond })
+		srv := smtptest.New(t, func(ts *smtptest.Server) { ts.Delay = time.Millisecond })
 		path := deliveryNewsroom(t, n, func(i int, s *news.Subscriber) { s.Sections = nil })
 		// Two processes (two rigs, two owners, one database) fire the same
 		// slot at once, then one fires it again (DST fall-back).
@@ -586,7 +587,7 @@ func TestCatchUpAndDoubleFiring(t *testing.T) {
 // not carry the server's tag are skipped and change nothing.
 func TestBouncesImport(t *testing.T) {
 	path := deliveryNewsroom(t, 4, func(i int, s *news.Subscriber) { s.Sections = nil })
-	srv := newTestServer(t, nil)
+	srv := smtptest.New(t, nil)
 	r := newRig(t, path, srv)
 	ed := r.plan()
 	r.deliver(ed)
@@ -734,7 +735,7 @@ func TestSendKilledAndRestarted(t *testing.T) {
 	const n, workers, chunk = 600, 4, 10
 	bin := buildBinary(t)
 	path := deliveryNewsroom(t, n, func(i int, s *news.Subscriber) { s.Sections = nil })
-	srv := newTestServer(t, func(ts *testServer) { ts.Delay = 5 * time.Millisecond })
+	srv := smtptest.New(t, func(ts *smtptest.Server) { ts.Delay = 5 * time.Millisecond })
 	args := func(extra ...string) []string {
 		return append([]string{"digest", "send", "--db", path, "--date", edDate, "--smtp-url", srv.URL(),
 			"--base-url", "https://news.example", "--postal-address", "1 Tverskaya St, Moscow",
@@ -842,7 +843,7 @@ func TestSendKilledAndRestarted(t *testing.T) {
 // over), and as sending while one does; it never writes.
 func TestStatusInterruptedRows(t *testing.T) {
 	path := deliveryNewsroom(t, 5, func(i int, s *news.Subscriber) { s.Sections = nil })
-	r := newRig(t, path, newTestServer(t, nil))
+	r := newRig(t, path, smtptest.New(t, nil))
 	ed := r.plan()
 	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
@@ -1009,7 +1010,7 @@ func TestServeCatchesUpTheDigest(t *testing.T) {
 	setGC(t, 100, math.MaxInt64)
 	var gcMu sync.Mutex
 	var duringSend [][2]int64
-	srv := newTestServer(t, func(ts *testServer) {
+	srv := smtptest.New(t, func(ts *smtptest.Server) {
 		ts.OnData = func() {
 			p, l := readGC(t)
 			gcMu.Lock()

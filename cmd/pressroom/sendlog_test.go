@@ -13,6 +13,7 @@ import (
 
 	"github.com/pressroom/pressroom/internal/news"
 	"github.com/pressroom/pressroom/internal/store"
+	"github.com/pressroom/pressroom/internal/testtool/smtptest"
 )
 
 // TestServeLogsFailedDeliveries: serve sends a digest (its start-up
@@ -44,9 +45,9 @@ func TestServeLogsFailedDeliveries(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	srv := newTestServer(t, func(s *testServer) {
-		s.RcptReply["r1@reader.example"] = smtpErr(550, smtp.EnhancedCode{5, 1, 1}, "no such mailbox here")
-		s.RcptReply["r2@reader.example"] = smtpErr(451, smtp.EnhancedCode{4, 3, 0}, "try again later")
+	srv := smtptest.New(t, func(s *smtptest.Server) {
+		s.RcptReply["r1@reader.example"] = smtptest.Reply(550, smtp.EnhancedCode{5, 1, 1}, "no such mailbox here")
+		s.RcptReply["r2@reader.example"] = smtptest.Reply(451, smtp.EnhancedCode{4, 3, 0}, "try again later")
 	})
 	hm := slotAt.Format("15:04")
 	_, _, stop := started(t, regexp.MustCompile(`serving (http://\S+) \(database`), "serve", "--db", path, "--addr", "127.0.0.1:0",

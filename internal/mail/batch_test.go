@@ -10,6 +10,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pressroom/pressroom/internal/testtool/smtptest"
 )
 
 // Over PIPELINING the end of each message travels with the next one's
@@ -54,10 +56,10 @@ func TestSMTPBatchPipelinesAcrossMessages(t *testing.T) {
 // Refusals in the middle of a batch are each message's own; the others
 // go through on the same connection, in order.
 func TestSMTPBatchRefusals(t *testing.T) {
-	ts := newTestServer(t, func(ts *testServer) {
-		ts.RcptReply["gone@reader.example"] = smtpErr(550, smtp.EnhancedCode{5, 1, 1}, "No such user")
-		ts.DataReply["greylist@reader.example"] = smtpErr(451, smtp.EnhancedCode{4, 7, 1}, "Greylisted")
-		ts.DataReply["full@reader.example"] = smtpErr(552, smtp.EnhancedCode{5, 2, 2}, "Mailbox full")
+	ts := smtptest.New(t, func(ts *smtptest.Server) {
+		ts.RcptReply["gone@reader.example"] = smtptest.Reply(550, smtp.EnhancedCode{5, 1, 1}, "No such user")
+		ts.DataReply["greylist@reader.example"] = smtptest.Reply(451, smtp.EnhancedCode{4, 7, 1}, "Greylisted")
+		ts.DataReply["full@reader.example"] = smtptest.Reply(552, smtp.EnhancedCode{5, 2, 2}, "Mailbox full")
 	})
 	s := newSender(t, ts, func(o *SMTPOptions) { o.Workers = 1 })
 	to := []string{"a@reader.example", "gone@reader.example", "b@reader.example", "greylist@reader.example",
@@ -102,7 +104,7 @@ func TestSMTPBatchRefusals(t *testing.T) {
 // next one, whose commands were in flight, goes through on a new
 // connection; recycling splits a long batch over several connections.
 func TestSMTPBatchDropAndRecycle(t *testing.T) {
-	ts := newTestServer(t, func(ts *testServer) { ts.DropMidData["drop@reader.example"] = 1 })
+	ts := smtptest.New(t, func(ts *smtptest.Server) { ts.DropMidData["drop@reader.example"] = 1 })
 	s := newSender(t, ts, func(o *SMTPOptions) { o.Workers = 1; o.Recycle = 3 })
 	msgs := make([]*Message, 8)
 	for i := range msgs {
@@ -135,7 +137,7 @@ func TestSMTPBatchDropAndRecycle(t *testing.T) {
 // When the context ends, a batch stops starting messages and returns the
 // results of those it attempted.
 func TestSMTPBatchStopsWithContext(t *testing.T) {
-	ts := newTestServer(t, nil)
+	ts := smtptest.New(t, nil)
 	s := newSender(t, ts, func(o *SMTPOptions) { o.Rate = 0.5 }) // one token every 2 s
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()

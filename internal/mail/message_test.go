@@ -34,7 +34,7 @@ type parsed struct {
 
 func parseMessage(t testing.TB, raw []byte) parsed {
 	t.Helper()
-	for i, l := range lines(raw) {
+	for i, l := range strings.Split(string(raw), "\r\n") {
 		if len(l) > MaxLineOctets {
 			t.Fatalf("line %d is %d octets long (max %d)", i+1, len(l), MaxLineOctets)
 		}

@@ -24,6 +24,8 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 	"github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pressroom/pressroom/internal/testtool/smtptest"
 )
 
 func TestParseURL(t *testing.T) {
@@ -87,9 +89,19 @@ func readerMessage(i int) *Message {
 	}
 }
 
-func newSender(t testing.TB, ts *testServer, change func(*SMTPOptions)) *SMTP {
+// endpoint is the test server as an SMTP endpoint without TLS.
+func endpoint(t testing.TB, ts *smtptest.Server) Endpoint {
 	t.Helper()
-	opts := SMTPOptions{Endpoint: ts.endpoint(t), Timeout: 5 * time.Second, HELO: "sender.test"}
+	e, err := ParseURL(ts.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func newSender(t testing.TB, ts *smtptest.Server, change func(*SMTPOptions)) *SMTP {
+	t.Helper()
+	opts := SMTPOptions{Endpoint: endpoint(t, ts), Timeout: 5 * time.Second, HELO: "sender.test"}
 	if change != nil {
 		change(&opts)
 	}
@@ -123,7 +135,7 @@ func sendAll(t testing.TB, s *SMTP, workers int, msgs []*Message) []Result {
 }
 
 func TestSMTPManyMessagesFewConnections(t *testing.T) {
-	ts := newTestServer(t, nil)
+	ts := smtptest.New(t, nil)
 	const n, workers = 1000, 4
 	s := newSender(t, ts, func(o *SMTPOptions) { o.Workers = workers; o.Recycle = 100 })
 	msgs := make([]*Message, n)
@@ -187,11 +199,11 @@ func TestSMTPManyMessagesFewConnections(t *testing.T) {
 }
 
 func TestSMTPReplies(t *testing.T) {
-	ts := newTestServer(t, func(ts *testServer) {
-		ts.RcptReply["busy@reader.example"] = smtpErr(421, smtp.EnhancedCode{4, 7, 0}, "Too busy, try later")
-		ts.DataReply["greylist@reader.example"] = smtpErr(451, smtp.EnhancedCode{4, 7, 1}, "Greylisted")
-		ts.RcptReply["gone@reader.example"] = smtpErr(550, smtp.EnhancedCode{5, 1, 1}, "No such user")
-		ts.DataReply["full@reader.example"] = smtpErr(552, smtp.EnhancedCode{5, 2, 2}, "Mailbox full")
+	ts := smtptest.New(t, func(ts *smtptest.Server) {
+		ts.RcptReply["busy@reader.example"] = smtptest.Reply(421, smtp.EnhancedCode{4, 7, 0}, "Too busy, try later")
+		ts.DataReply["greylist@reader.example"] = smtptest.Reply(451, smtp.EnhancedCode{4, 7, 1}, "Greylisted")
+		ts.RcptReply["gone@reader.example"] = smtptest.Reply(550, smtp.EnhancedCode{5, 1, 1}, "No such user")
+		ts.DataReply["full@reader.example"] = smtptest.Reply(552, smtp.EnhancedCode{5, 2, 2}, "Mailbox full")
 	})
 	s := newSender(t, ts, func(o *SMTPOptions) { o.Workers = 1 })
 	tests := []struct {
@@ -233,7 +245,7 @@ func TestSMTPReplies(t *testing.T) {
 }
 
 func TestSMTPConnectionDroppedMidData(t *testing.T) {
-	ts := newTestServer(t, func(ts *testServer) { ts.DropMidData["drop@reader.example"] = 1 })
+	ts := smtptest.New(t, func(ts *smtptest.Server) { ts.DropMidData["drop@reader.example"] = 1 })
 	s := newSender(t, ts, func(o *SMTPOptions) { o.Workers = 1 })
 	send := func(i int, to string) Result {
 		m := readerMessage(i)
@@ -265,7 +277,7 @@ func TestSMTPConnectionDroppedMidData(t *testing.T) {
 }
 
 func TestSMTPServerClosesAfterN(t *testing.T) {
-	ts := newTestServer(t, func(ts *testServer) { ts.CloseAfter = 7 })
+	ts := smtptest.New(t, func(ts *smtptest.Server) { ts.CloseAfter = 7 })
 	s := newSender(t, ts, func(o *SMTPOptions) { o.Workers = 2; o.Recycle = 1000 })
 	msgs := make([]*Message, 50)
 	for i := range msgs {
@@ -285,7 +297,7 @@ func TestSMTPServerClosesAfterN(t *testing.T) {
 }
 
 func TestSMTPRateLimitWaitsForTokens(t *testing.T) {
-	ts := newTestServer(t, nil)
+	ts := smtptest.New(t, nil)
 	s := newSender(t, ts, func(o *SMTPOptions) { o.Rate = 0.5 }) // one token every 2 s
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
@@ -362,7 +374,7 @@ func TestDKIMSignedOverSMTP(t *testing.T) {
 			if d.Algorithm() != tt.algo {
 				t.Errorf("Algorithm() = %q, want %q", d.Algorithm(), tt.algo)
 			}
-			ts := newTestServer(t, nil)
+			ts := smtptest.New(t, nil)
 			s := newSender(t, ts, func(o *SMTPOptions) { o.DKIM = d; o.Workers = 3 })
 			msgs := make([]*Message, 30)
 			for i := range msgs {
@@ -456,12 +468,12 @@ func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 
 func TestSMTPStartTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
-	ts := newTestServer(t, func(ts *testServer) {
+	ts := smtptest.New(t, func(ts *smtptest.Server) {
 		ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		ts.Users = map[string]string{"digest": "s3cr:et@"}
 	})
 	// Credentials from the URL (percent-encoded), AUTH PLAIN after STARTTLS.
-	e, err := ParseURL("smtp://digest:s3cr%3Aet%40@" + ts.Addr + "?tls=starttls")
+	e, err := ParseURL("smtp://digest:s3cr%3Aet%40@" + ts.Addr() + "?tls=starttls")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,7 +503,7 @@ func TestSMTPStartTLS(t *testing.T) {
 		t.Errorf("server received %d, want 20", n)
 	}
 	// A wrong password is a permanent failure naming the reason.
-	bad, _ := ParseURL("smtp://digest:wrong@" + ts.Addr + "?tls=starttls")
+	bad, _ := ParseURL("smtp://digest:wrong@" + ts.Addr() + "?tls=starttls")
 	s3, err := NewSMTP(SMTPOptions{Endpoint: bad, Timeout: 5 * time.Second,
 		TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}})
 	if err != nil {
@@ -506,8 +518,8 @@ func TestSMTPStartTLS(t *testing.T) {
 	}
 
 	// A server without STARTTLS is refused when tls=starttls.
-	plain := newTestServer(t, nil)
-	e2, _ := ParseURL("smtp://" + plain.Addr + "?tls=starttls")
+	plain := smtptest.New(t, nil)
+	e2, _ := ParseURL("smtp://" + plain.Addr() + "?tls=starttls")
 	s2, err := NewSMTP(SMTPOptions{Endpoint: e2, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
