@@ -3,8 +3,6 @@ package web_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	netmail "net/mail"
 	"strings"
 	"testing"
@@ -15,22 +13,9 @@ import (
 
 	"github.com/pressroom/pressroom/internal/mail"
 	"github.com/pressroom/pressroom/internal/schedule"
+	"github.com/pressroom/pressroom/internal/testtool/smtptest"
 	"github.com/pressroom/pressroom/internal/web"
 )
-
-// sinkSession accepts every message, except to refused@, which gets 550.
-type sinkSession struct{}
-
-func (sinkSession) Reset()                               {}
-func (sinkSession) Logout() error                        { return nil }
-func (sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (sinkSession) Data(r io.Reader) error               { _, err := io.Copy(io.Discard, r); return err }
-func (sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if strings.HasPrefix(to, "refused@") {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
-	}
-	return nil
-}
 
 // family returns the gathered metric family name, or nil.
 func family(t *testing.T, m *web.Metrics, name string) *dto.MetricFamily {
@@ -72,17 +57,14 @@ next:
 // server over TCP, wrapped by the metrics, and checks both outcomes are
 // timed.
 func TestSMTPReplyLatency(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv := smtptest.New(t, func(s *smtptest.Server) {
+		s.RcptReply["refused@example.com"] = smtptest.Reply(550, smtp.EnhancedCode{5, 1, 1}, "no such user")
+	})
+	endpoint, err := mail.ParseURL(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return sinkSession{}, nil }))
-	srv.Domain = "sink.test"
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-
-	port := ln.Addr().(*net.TCPAddr).Port
-	sender, err := mail.NewSMTP(mail.SMTPOptions{Endpoint: mail.Endpoint{Host: "127.0.0.1", Port: port, TLS: mail.TLSNone}, Workers: 1})
+	sender, err := mail.NewSMTP(mail.SMTPOptions{Endpoint: endpoint, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
