@@ -215,15 +215,22 @@ func (db *DB) LedgerStep(ctx context.Context, step news.LedgerStep) ([][]news.Cl
 				}
 			}
 		}
+		// One claim for all the workers of the group, dealt out in
+		// order: a statement per worker cost as much again.
+		total := 0
+		for _, n := range step.Claims {
+			total += max(n, 0)
+		}
+		if total == 0 {
+			return nil
+		}
+		claimed, err := claim(ctx, tx, step.EditionID, now, total)
+		if err != nil {
+			return err
+		}
 		for i, n := range step.Claims {
-			if n <= 0 {
-				continue
-			}
-			claimed, err := claim(ctx, tx, step.EditionID, now, n)
-			if err != nil {
-				return err
-			}
-			out[i] = claimed
+			k := min(max(n, 0), len(claimed))
+			out[i], claimed = claimed[:k:k], claimed[k:]
 		}
 		return nil
 	})
