@@ -119,6 +119,11 @@ Rows found in "sending" (a run that was killed) become "unknown": they
 may or may not have been delivered and are not resent unless you say so
 with --resend-unknown. "pressroom digest status" lists them.
 
+An edition planned here gets the cutoff serve would give it: --cutoff if
+set, else the time of the daily --digest-cron slot (flag,
+PRESSROOM_DIGEST_CRON or digest-cron in the --config file; 08:00 by
+default). A --cutoff later than the slot is refused.
+
 --dry-run DIR renders every queued reader's email into DIR as .eml files
 and touches neither the ledger nor any mail server.`)
 	date := cf.String("date", "", "edition `DATE` (YYYY-MM-DD, the newsroom's time zone)")
@@ -134,6 +139,9 @@ and touches neither the ledger nor any mail server.`)
 		return cf.usageErrorf("takes no arguments, got %q", pos)
 	}
 	if err := checkDateFlag(cf, *date, e); err != nil {
+		return err
+	}
+	if err := df.digest.cutoffFromCron(e, cf); err != nil {
 		return err
 	}
 	db, err := e.openStore(ctx)
@@ -355,37 +363,41 @@ func newDispatcher(e *env, db *store.DB, s *deliverySetup, spec string, catchUp 
 	})
 }
 
-// cutoffFromCron ties the edition's cutoff to serve's daily slot: they
-// are one fact (the edition is planned at the slot, and planning before
-// the cutoff fails as too early). Without --cutoff (flag, environment or
-// configuration file) the cutoff is the slot's time of day; a cutoff
-// later than the slot is refused at start-up.
-func (d *deliveryFlags) cutoffFromCron(e *env, spec string) error {
-	if err := d.digest.resolveEnv(d.cf, e.lookupEnv); err != nil {
+// cutoffFromCron ties the edition's cutoff to serve's daily slot
+// (--digest-cron): they are one fact (the edition is planned at the slot,
+// and planning before the cutoff fails as too early). Without --cutoff
+// (flag, environment or configuration file; an empty value counts as
+// none) the cutoff is the slot's time of day; a cutoff later than the
+// slot is refused as a usage error of cf's command. serve calls it at
+// start-up, and so do the digest commands run by hand (plan, preview,
+// send), so that a hand-run edition is planned as serve would plan it.
+func (d *digestFlags) cutoffFromCron(e *env, cf *cmdFlags) error {
+	if err := d.resolveEnv(cf, e.lookupEnv); err != nil {
 		return err
 	}
+	spec := d.cron
 	sp, err := schedule.ParseSpec(spec, e.cfg.Location)
 	if err != nil {
-		return d.cf.usageErrorf("--digest-cron: %v", err)
+		return cf.usageErrorf("--digest-cron: %v", err)
 	}
 	slot, ok := earliestSlotTime(sp, e.cfg.Location, e.now())
 	if !ok {
-		return d.cf.usageErrorf("--digest-cron %q: never fires in the coming year", spec)
+		return cf.usageErrorf("--digest-cron %q: never fires in the coming year", spec)
 	}
 	given := false
-	d.cf.Visit(func(f *flag.Flag) { given = given || f.Name == "cutoff" })
-	if !given {
-		d.digest.cutoff = slot
+	cf.Visit(func(f *flag.Flag) { given = given || f.Name == "cutoff" })
+	if !given || d.cutoff == "" {
+		d.cutoff = slot
 		e.logger.Info("Digest cutoff is the time of the daily slot", "cutoff", slot, "cron", spec)
 		return nil
 	}
-	c, err := time.Parse("15:04", d.digest.cutoff)
+	c, err := time.Parse("15:04", d.cutoff)
 	if err != nil {
 		return nil // the planner names the bad value
 	}
 	if c.Format("15:04") > slot {
-		return d.cf.usageErrorf("--cutoff %s is later than the digest slot at %s (--digest-cron %q): the edition would be planned before its cutoff and fail as too early; set --cutoff at or before %s, or leave it out to use the slot's time",
-			d.digest.cutoff, slot, spec, slot)
+		return cf.usageErrorf("--cutoff %s is later than the digest slot at %s (--digest-cron %q): the edition would be planned before its cutoff and fail as too early; set --cutoff at or before %s, or leave it out to use the slot's time",
+			d.cutoff, slot, spec, slot)
 	}
 	return nil
 }
@@ -416,7 +428,8 @@ func scheduleDigest(e *env, db *store.DB, o serveOptions, m *mailer, baseURL str
 	if o.digestCatchUp < 0 {
 		return nil, o.mail.cf.usageErrorf("--digest-catchup must not be negative")
 	}
-	if err := o.delivery.cutoffFromCron(e, o.digestCron); err != nil {
+	cron := o.delivery.digest.cron
+	if err := o.delivery.digest.cutoffFromCron(e, o.delivery.cf); err != nil {
 		return nil, err
 	}
 	s, err := o.delivery.setup(context.Background(), e, db, m, baseURL)
@@ -424,11 +437,11 @@ func scheduleDigest(e *env, db *store.DB, o serveOptions, m *mailer, baseURL str
 		return nil, err
 	}
 	s.gc = newGCTuner(e)
-	d, err := newDispatcher(e, db, s, o.digestCron, o.digestCatchUp)
+	d, err := newDispatcher(e, db, s, cron, o.digestCatchUp)
 	if err != nil {
 		return nil, o.mail.cf.usageErrorf("--digest-cron: %v", err)
 	}
-	err = sched.Add("digest", o.digestCron, func(ctx context.Context) error {
+	err = sched.Add("digest", cron, func(ctx context.Context) error {
 		slot, ok := schedule.Slot(ctx)
 		if !ok {
 			slot = e.now()
@@ -441,7 +454,7 @@ func scheduleDigest(e *env, db *store.DB, o serveOptions, m *mailer, baseURL str
 	if err := sched.Add("digest-hourly", "0 * * * *", func(ctx context.Context) error { return d.Hourly(ctx, e.now()) }); err != nil {
 		return nil, err
 	}
-	e.logger.Info("Digest delivery scheduled", "cron", o.digestCron, "catchup", o.digestCatchUp.String(), "via", m.describe)
+	e.logger.Info("Digest delivery scheduled", "cron", cron, "catchup", o.digestCatchUp.String(), "via", m.describe)
 	return func(ctx context.Context) {
 		if err := d.CatchUp(ctx, e.now()); err != nil {
 			e.logger.Error("Digest catch-up failed", "error", err)

@@ -27,6 +27,10 @@ import (
 type digestFlags struct {
 	newsroom, postalAddress, cutoff string
 	utmSource, utmMedium, utmCamp   string
+	// cron is serve's daily slot (--digest-cron). The digest commands run
+	// by hand read it too, so that their default cutoff is serve's
+	// (cutoffFromCron).
+	cron string
 }
 
 // digestFlagEnv maps each digest flag to its environment variable.
@@ -43,7 +47,8 @@ func addDigestFlags(cf *cmdFlags) *digestFlags {
 	d := &digestFlags{}
 	cf.StringVar(&d.newsroom, "newsroom", "Pressroom", "the newsroom's `NAME` in the digest (env PRESSROOM_NEWSROOM)")
 	cf.StringVar(&d.postalAddress, "postal-address", "", "the newsroom's postal `ADDRESS`, shown in every digest as CAN-SPAM requires (env PRESSROOM_POSTAL_ADDRESS)")
-	cf.StringVar(&d.cutoff, "cutoff", "08:00", "the edition's cutoff, `HH:MM` in the newsroom's time zone: an edition holds what was published since the previous one's cutoff; serve's default is the time of the --digest-cron slot, and serve refuses a cutoff after it (env PRESSROOM_DIGEST_CUTOFF)")
+	cf.StringVar(&d.cutoff, "cutoff", "", "the edition's cutoff, `HH:MM` in the newsroom's time zone: an edition holds what was published since the previous one's cutoff; unset, it is the time of the --digest-cron slot (08:00 with the default slot), and a cutoff later than the slot is refused (env PRESSROOM_DIGEST_CUTOFF)")
+	cf.StringVar(&d.cron, "digest-cron", "0 8 * * *", "cron `SPEC` of the daily digest, in the newsroom's time zone (--tz): serve plans and sends the edition at this slot (readers with their own delivery hour get it from an hourly job); the digest commands run by hand take the slot's time as the default --cutoff, as serve does (env PRESSROOM_DIGEST_CRON)")
 	cf.StringVar(&d.utmSource, "utm-source", "", "tag article links with utm_source=`VALUE` (off when empty; env PRESSROOM_UTM_SOURCE)")
 	cf.StringVar(&d.utmMedium, "utm-medium", "", "utm_medium for tagged links; default email (env PRESSROOM_UTM_MEDIUM)")
 	cf.StringVar(&d.utmCamp, "utm-campaign", "", "utm_campaign for tagged links; default press-review-DATE (env PRESSROOM_UTM_CAMPAIGN)")
@@ -119,7 +124,13 @@ five most read of that window, and one delivery per active subscriber with
 the sections they chose. A subscriber whose sections have no articles is
 recorded as skipped. Planning a date again shows the existing edition and
 changes nothing. It prints the articles per section, the recipients and
-the skipped readers.`)
+the skipped readers.
+
+The cutoff is resolved as serve resolves it: --cutoff if set, else the
+time of the daily --digest-cron slot (flag, PRESSROOM_DIGEST_CRON or
+digest-cron in the --config file; 08:00 by default), so an edition
+planned by hand is the one serve would plan. A --cutoff later than the
+slot is refused.`)
 	date := cf.String("date", "", "the edition's `DATE`, YYYY-MM-DD")
 	df := addDigestFlags(cf)
 	pos, err := e.parse(cf, args)
@@ -129,7 +140,7 @@ the skipped readers.`)
 	if len(pos) != 0 {
 		return cf.usageErrorf("takes no arguments, got %q", pos)
 	}
-	if err := df.resolveEnv(cf, e.lookupEnv); err != nil {
+	if err := df.cutoffFromCron(e, cf); err != nil {
 		return err
 	}
 	if err := checkDateFlag(cf, *date, e); err != nil {
@@ -214,8 +225,9 @@ Render the press review of a date as one reader gets it (--email: that
 subscriber's sections and personal links) or in its all-sections version
 (the web archive's), without sending or storing anything. A planned
 edition is shown as frozen; an unplanned one as it would be planned now
-(today's and tomorrow's only up to now). Open an HTML preview in a browser
-from the --out file.`)
+(today's and tomorrow's only up to now), with the cutoff serve would use
+(see 'digest plan -h'). Open an HTML preview in a browser from the --out
+file.`)
 	date := cf.String("date", "", "the edition's `DATE`, YYYY-MM-DD")
 	email := cf.String("email", "", "preview for the subscriber with this `ADDRESS` (default: all sections, no reader)")
 	format := cf.String("format", "html", "`FORMAT`: html, text, or eml (the whole MIME message)")
@@ -228,7 +240,7 @@ from the --out file.`)
 	if len(pos) != 0 {
 		return cf.usageErrorf("takes no arguments, got %q", pos)
 	}
-	if err := df.resolveEnv(cf, e.lookupEnv); err != nil {
+	if err := df.cutoffFromCron(e, cf); err != nil {
 		return err
 	}
 	if err := checkDateFlag(cf, *date, e); err != nil {

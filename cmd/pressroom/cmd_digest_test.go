@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"io"
 	"mime"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // digestNewsroom is a newsroom with two articles in yesterday's edition
@@ -212,4 +215,98 @@ func TestDigestPostalAddressSources(t *testing.T) {
 	if out := preview("--config", file, "--postal-address", "1 Flag Lane, Tver"); !strings.Contains(out, ", 1 Flag Lane, Tver\n") {
 		t.Errorf("the flag does not win over the environment:\n%s", out)
 	}
+}
+
+// TestDigestByHandCutoffFromCron: digest plan and digest send run by hand
+// resolve the cutoff as serve does. With a daily slot at 07:00 (flag,
+// environment or configuration file) and no --cutoff, the edition's
+// cutoff is 07:00, so an article published at 07:30 is left for the next
+// edition, where the 08:00 of the old hand-run default would have
+// included it.
+func TestDigestByHandCutoffFromCron(t *testing.T) {
+	msk, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cron = "0 7 * * *"
+	for _, tc := range []struct {
+		name string
+		args func(t *testing.T) []string // besides the command and --db, --date
+	}{
+		{"plan flag", func(t *testing.T) []string { return []string{"digest", "plan", "--digest-cron", cron} }},
+		{"plan environment", func(t *testing.T) []string {
+			t.Setenv("PRESSROOM_DIGEST_CRON", cron)
+			return []string{"digest", "plan"}
+		}},
+		{"plan config file", func(t *testing.T) []string {
+			return []string{"digest", "plan", "--config", writeFile(t, "pressroom.toml", "digest-cron = \""+cron+"\"\n")}
+		}},
+		{"send config file", func(t *testing.T) []string {
+			return []string{"digest", "send", "--outbox", t.TempDir(), "--config", writeFile(t, "pressroom.toml", "digest-cron = \""+cron+"\"\n")}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, date := digestNewsroom(t)
+			day, err := time.ParseInLocation("2006-01-02", date, msk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			late := day.Add(7*time.Hour + 30*time.Minute).Format(time.RFC3339)
+			pressroom(t, "", "import", "--db", db, writeFile(t, "late.jsonl",
+				`{"id":"4","url":"https://tass.com/politics/4","section":"politics","title":"Published at half past seven","body_html":"<p>x</p>","published_at":"`+late+`"}`+"\n")).want(t, 0)
+
+			r := pressroom(t, "", append(tc.args(t), "--db", db, "--date", date)...)
+			r.want(t, 0)
+			if !strings.Contains(r.stderr, "Digest cutoff is the time of the daily slot") {
+				t.Errorf("the log does not say where the cutoff came from:\n%s", r.stderr)
+			}
+			ed, err := openDB(t, db).EditionByDate(context.Background(), date)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := day.Add(7 * time.Hour); !ed.Cutoff.Equal(want) {
+				t.Errorf("edition cutoff %v, want the slot's %v", ed.Cutoff.In(msk), want)
+			}
+			var titles []string
+			for _, s := range ed.Sections {
+				for _, a := range s.Articles {
+					titles = append(titles, a.Title)
+				}
+			}
+			want := []string{"Путин и Трамп провели телефонный разговор", "Duma passes the budget"}
+			if diff := cmp.Diff(want, titles); diff != "" {
+				t.Errorf("edition articles (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDigestByHandRefusesCutoffAfterSlot: a --cutoff later than the
+// configured slot is refused by the hand-run commands with serve's
+// message, exit status 2, and the database as it was.
+func TestDigestByHandRefusesCutoffAfterSlot(t *testing.T) {
+	db, date := digestNewsroom(t)
+	before := dump(t, db)
+	conf := writeFile(t, "pressroom.toml", "digest-cron = \"0 7 * * *\"\n")
+	const msg = `--cutoff 09:00 is later than the digest slot at 07:00 (--digest-cron "0 7 * * *")`
+	for _, args := range [][]string{
+		{"digest", "plan", "--cutoff", "09:00", "--config", conf},
+		{"digest", "send", "--cutoff", "09:00", "--config", conf, "--outbox", t.TempDir()},
+		{"digest", "preview", "--cutoff", "09:00", "--config", conf},
+		{"digest", "plan", "--cutoff", "09:00", "--digest-cron", "0 7 * * *"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			pressroom(t, "", append(args, "--db", db, "--date", date)...).want(t, 2, msg)
+		})
+	}
+	t.Run("from the environment", func(t *testing.T) {
+		t.Setenv("PRESSROOM_DIGEST_CRON", "0 7 * * *")
+		t.Setenv("PRESSROOM_DIGEST_CUTOFF", "09:00")
+		pressroom(t, "", "digest", "plan", "--db", db, "--date", date).want(t, 2, msg)
+	})
+	if dump(t, db) != before {
+		t.Errorf("a refused command changed the database")
+	}
+	// At the slot is fine.
+	pressroom(t, "", "digest", "plan", "--db", db, "--date", date, "--cutoff", "07:00", "--config", conf).want(t, 0)
 }

@@ -25,7 +25,6 @@ type serveOptions struct {
 	subs            subscribeFlags // subscription pages (cmd_subscribers.go)
 	feeds           serveFeedFlags // feeds, static export, WebSub (cmd_feeds.go)
 	delivery        *deliveryFlags // digest delivery (cmd_delivery.go)
-	digestCron      string
 	digestCatchUp   time.Duration
 	ops             opsOptions // admin API, retention (cmd_ops.go)
 
@@ -42,7 +41,8 @@ func (o *serveOptions) register(cf *cmdFlags) {
 	o.subs.register(cf)
 	o.feeds.register(cf)
 	o.delivery = addDeliveryFlags(cf)
-	cf.StringVar(&o.digestCron, "digest-cron", "0 8 * * *", "cron `SPEC` of the daily digest, in the newsroom's time zone (--tz); readers with their own delivery hour get it from an hourly job")
+	// --digest-cron is among the digest flags (o.delivery.digest.cron):
+	// the digest commands run by hand share it.
 	cf.DurationVar(&o.digestCatchUp, "digest-catchup", 3*time.Hour, "at start-up, send a missed digest slot if it is at most this late; later ones are recorded as missed")
 	o.ops.register(cf)
 }
