@@ -9,6 +9,15 @@ import (
 // same edition: the database lease says so, and this run sends nothing.
 var ErrDeliveryBusy = errors.New("another process is delivering this edition")
 
+// ErrLeaseExpired is returned by a ledger step of a run whose delivery
+// lease expired before the step, though no other run has taken it yet
+// (the process stalled longer than the lease's TTL). From expiry on any
+// run may take the edition over, so the stalled run must claim nothing
+// more and stop; what it already sent is still recorded. It does not wrap
+// ErrDeliveryBusy: no other process need be delivering, and a run that
+// overran its lease is a fault to report, not a benign race.
+var ErrLeaseExpired = errors.New("the delivery lease expired: this run no longer holds the edition")
+
 // ClaimedDelivery is a delivery row claimed for sending (state sending,
 // committed) together with its ledger history.
 type ClaimedDelivery struct {

@@ -182,19 +182,45 @@ func (db *DB) fixDue(ctx context.Context, tx *sql.Tx, req news.LedgerBegin) erro
 // durable transaction that also renews the lease. Rows whose subscriber
 // is no longer active (unsubscribed, bounced, paused since planning) are
 // marked skipped instead of being claimed.
+//
+// The lease must be step.Owner's and unexpired at step.Now (expires_at >
+// now, the rule by which BeginDelivery lets another run take it over):
+//
+//   - Held by another owner, or by nobody: an error wrapping
+//     news.ErrDeliveryBusy, and nothing is written (the new owner has
+//     already turned this run's rows in sending into unknown).
+//   - Still step.Owner's but expired (the run stalled past its TTL and
+//     nobody has taken it over yet): the results and releases are
+//     recorded all the same, since those rows are still this run's, in
+//     sending, and a message already sent must be written down as sent
+//     or a later --resend-unknown would send it twice; but the lease is
+//     not renewed (it stays expired, free for any run to take), no row
+//     is claimed, and the error wraps news.ErrLeaseExpired. A step with
+//     nothing to record (a renewal) then leaves the database exactly as
+//     it was.
+//
+// A healthy run never meets the second case: digest's ledger writer
+// steps at least every LeaseTTL/3, renewing the lease each time.
 func (db *DB) LedgerStep(ctx context.Context, step news.LedgerStep) ([][]news.ClaimedDelivery, error) {
 	now := step.Now.Unix()
 	out := make([][]news.ClaimedDelivery, len(step.Claims))
+	var expired error
 	err := db.durableWrite(ctx, func(tx *sql.Tx) error {
 		var owner string
-		err := tx.QueryRowContext(ctx, `SELECT owner FROM delivery_leases WHERE edition_id = ?`, step.EditionID).Scan(&owner)
+		var expires int64
+		err := tx.QueryRowContext(ctx, `SELECT owner, expires_at FROM delivery_leases WHERE edition_id = ?`, step.EditionID).Scan(&owner, &expires)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: ledger: lease: %w", err)
 		}
 		if owner != step.Owner {
 			return fmt.Errorf("store: ledger: edition %d: lease lost to %q: %w", step.EditionID, owner, news.ErrDeliveryBusy)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE delivery_leases SET expires_at = ? WHERE edition_id = ?`,
+		expired = nil
+		if expires <= now {
+			expired = fmt.Errorf("store: ledger: edition %d: lease of %q expired at %s, step at %s (%d results and %d releases recorded, nothing claimed): %w",
+				step.EditionID, owner, time.Unix(expires, 0).UTC().Format(time.RFC3339), step.Now.UTC().Format(time.RFC3339),
+				len(step.Results), len(step.Release), news.ErrLeaseExpired)
+		} else if _, err := tx.ExecContext(ctx, `UPDATE delivery_leases SET expires_at = ? WHERE edition_id = ?`,
 			now+int64(step.LeaseTTL/time.Second), step.EditionID); err != nil {
 			return fmt.Errorf("store: ledger: renew lease: %w", err)
 		}
@@ -214,6 +240,9 @@ func (db *DB) LedgerStep(ctx context.Context, step news.LedgerStep) ([][]news.Cl
 					return fmt.Errorf("store: ledger: release %d: %w", id, err)
 				}
 			}
+		}
+		if expired != nil {
+			return nil // commit what was recorded; claim nothing
 		}
 		// One claim for all the workers of the group, dealt out in
 		// order: a statement per worker cost as much again.
@@ -236,6 +265,9 @@ func (db *DB) LedgerStep(ctx context.Context, step news.LedgerStep) ([][]news.Cl
 	})
 	if err != nil {
 		return nil, err
+	}
+	if expired != nil {
+		return nil, expired
 	}
 	return out, nil
 }

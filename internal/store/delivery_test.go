@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,7 +145,12 @@ func TestLedgerClaimsAndResults(t *testing.T) {
 	if err != nil || s.Status != news.StatusBounced {
 		t.Errorf("subscriber after 5.1.1 = %v (%v), want bounced", s.Status, err)
 	}
-	// The deferred row is claimed again once its time has come.
+	// The deferred row is claimed again once its time has come. The run
+	// renews its one-minute lease meanwhile, as digest's ledger writer
+	// does every LeaseTTL/3 (an expired lease claims nothing: see
+	// TestLedgerStepAfterLeaseExpiry).
+	f.step(t, "a", at.Add(50*time.Second), nil, nil)
+	f.step(t, "a", at.Add(100*time.Second), nil, nil)
 	later := f.step(t, "a", at.Add(2*time.Minute), nil, nil, 100)
 	if len(later[0]) != 1 || later[0][0].ID != got[0][1].ID || later[0][0].Attempts != 1 {
 		t.Errorf("retry claim = %+v, want the deferred row with 1 attempt", later[0])
@@ -362,5 +369,149 @@ func TestDurableWritePragmas(t *testing.T) {
 	}
 	if sync != 1 || cache != -16384 {
 		t.Errorf("after a ledger write: synchronous=%d cache_size=%d, want the DSN's 1 (NORMAL) and -16384", sync, cache)
+	}
+}
+
+// ledgerDump returns every delivery row, every lease and every
+// subscriber row as text, to compare the ledger before and after a step.
+func ledgerDump(t *testing.T, db *DB) string {
+	t.Helper()
+	var b strings.Builder
+	for _, q := range []string{
+		`SELECT * FROM deliveries ORDER BY id`,
+		`SELECT * FROM delivery_leases ORDER BY edition_id`,
+		`SELECT * FROM subscribers ORDER BY id`,
+	} {
+		rows, err := db.read.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%q\n", vals)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		b.WriteString("--\n")
+	}
+	return b.String()
+}
+
+// TestLedgerStepAfterLeaseExpiry: a step renews the lease while it is
+// unexpired; once it has expired (the run stalled past its TTL, nobody
+// took it over yet) a step records the results and releases it carries
+// but renews nothing, claims nothing and fails with ErrLeaseExpired, and
+// a step with nothing to record leaves the database exactly as it was.
+func TestLedgerStepAfterLeaseExpiry(t *testing.T) {
+	ctx := context.Background()
+	f := newLedgerFixture(t, 6, nil)
+	lease := func() (string, time.Time) {
+		t.Helper()
+		v, err := f.db.LedgerView(ctx, f.edition, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.LeaseOwner, v.LeaseExpires
+	}
+	sec := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
+	if _, err := f.begin(t, "a", t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	claimed := f.step(t, "a", t0, nil, nil, 3)[0] // lease until t0+60s
+
+	// Before expiry (one second before) a step renews the lease: a claim
+	// at t0+100s, past the first expiry, then succeeds.
+	f.step(t, "a", sec(59), nil, nil)
+	if owner, until := lease(); owner != "a" || !until.Equal(sec(119)) {
+		t.Fatalf("lease after a renewal at t0+59s = %q until %v, want a until %v", owner, until, sec(119))
+	}
+	claimed = append(claimed, f.step(t, "a", sec(100), nil, nil, 1)[0]...)
+	if len(claimed) != 4 {
+		t.Fatalf("claimed %d rows, want 4", len(claimed))
+	}
+	if _, until := lease(); !until.Equal(sec(160)) {
+		t.Fatalf("lease after the claim at t0+100s until %v, want %v", until, sec(160))
+	}
+
+	// At expiry (expires_at <= now, as BeginDelivery reads it) a step
+	// with nothing to record fails and changes nothing.
+	before := ledgerDump(t, f.db)
+	rows, err := f.db.LedgerStep(ctx, news.LedgerStep{EditionID: f.edition, Owner: "a", Now: sec(160), LeaseTTL: time.Minute, Claims: []int{2}})
+	if !errors.Is(err, news.ErrLeaseExpired) || errors.Is(err, news.ErrDeliveryBusy) || rows != nil {
+		t.Fatalf("step at expiry = %v, %v; want no rows and ErrLeaseExpired (not ErrDeliveryBusy)", rows, err)
+	}
+	if after := ledgerDump(t, f.db); after != before {
+		t.Errorf("a refused renewal changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+
+	// Long after expiry, a step carrying results and a release records
+	// them, claims nothing and leaves the lease as it was.
+	late := t0.Add(10 * time.Minute)
+	results := []news.DeliveryResult{
+		{DeliveryID: claimed[0].ID, SubscriberID: claimed[0].SubscriberID, State: news.DeliverySent, At: late,
+			Reply: "250 2.0.0 Ok: queued as A1", MessageID: "m0@x", Attempted: true},
+		{DeliveryID: claimed[1].ID, SubscriberID: claimed[1].SubscriberID, State: news.DeliveryDeferred, At: late,
+			Reply: "451 4.7.1 Greylisted", NextAttemptAt: late.Add(time.Minute), Attempted: true},
+	}
+	rows, err = f.db.LedgerStep(ctx, news.LedgerStep{EditionID: f.edition, Owner: "a", Now: late, LeaseTTL: time.Minute,
+		Results: results, Release: []int64{claimed[2].ID}, Claims: []int{10, 10}})
+	if !errors.Is(err, news.ErrLeaseExpired) || rows != nil {
+		t.Fatalf("step after expiry = %v, %v; want no rows and ErrLeaseExpired", rows, err)
+	}
+	if owner, until := lease(); owner != "a" || !until.Equal(sec(160)) {
+		t.Errorf("lease after the refused step = %q until %v, want a until %v (not renewed)", owner, until, sec(160))
+	}
+	want := map[news.DeliveryState]int{news.DeliverySent: 1, news.DeliveryDeferred: 1, news.DeliverySending: 1, news.DeliveryQueued: 3}
+	if got := f.counts(t); !maps.Equal(got, want) {
+		t.Errorf("counts = %v, want %v (results and release recorded, nothing claimed)", got, want)
+	}
+	states := map[int64]news.DeliveryStatus{}
+	all, err := f.db.DeliveriesInStates(ctx, f.edition, []news.DeliveryState{news.DeliveryQueued, news.DeliverySending,
+		news.DeliverySent, news.DeliveryDeferred}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range all {
+		states[r.ID] = r
+	}
+	if r := states[claimed[0].ID]; r.State != news.DeliverySent || r.Reply != "250 2.0.0 Ok: queued as A1" || !r.SentAt.Equal(late) || r.Attempts != 1 {
+		t.Errorf("sent row = %+v", r)
+	}
+	if r := states[claimed[1].ID]; r.State != news.DeliveryDeferred || !r.NextAttemptAt.Equal(late.Add(time.Minute)) {
+		t.Errorf("deferred row = %+v", r)
+	}
+	if r := states[claimed[2].ID]; r.State != news.DeliveryQueued {
+		t.Errorf("released row = %+v, want queued", r)
+	}
+	if r := states[claimed[3].ID]; r.State != news.DeliverySending {
+		t.Errorf("row still in hand = %+v, want sending", r)
+	}
+
+	// Another run takes the expired lease over even though a still runs:
+	// only the row a never reported becomes unknown; the recorded ones
+	// keep their results, so nothing is sent twice.
+	begun, err := f.begin(t, "b", late, func(r *news.LedgerBegin) { r.OwnerAlive = func(string) bool { return true } })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if begun.Recovered != 1 {
+		t.Errorf("b recovered %d rows, want 1 (the row a had in hand)", begun.Recovered)
+	}
+	want = map[news.DeliveryState]int{news.DeliverySent: 1, news.DeliveryDeferred: 1, news.DeliveryUnknown: 1, news.DeliveryQueued: 3}
+	if got := f.counts(t); !maps.Equal(got, want) {
+		t.Errorf("counts after b took over = %v, want %v", got, want)
+	}
+	if _, err := f.db.LedgerStep(ctx, news.LedgerStep{EditionID: f.edition, Owner: "a", Now: late, LeaseTTL: time.Minute, Claims: []int{1}}); !errors.Is(err, news.ErrDeliveryBusy) {
+		t.Errorf("a's step after b took over = %v, want ErrDeliveryBusy", err)
 	}
 }
