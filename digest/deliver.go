@@ -38,7 +38,10 @@ type LedgerStore interface {
 	// attempted, and claims up to claims[i] due rows for each i, all in
 	// one durable (synchronous=FULL) transaction that also renews the
 	// lease. A row is due when queued with due_at <= now, or deferred with
-	// next_attempt_at <= now.
+	// next_attempt_at <= now. Once the lease has expired it still records
+	// the results and releases but claims nothing and returns an error
+	// wrapping news.ErrLeaseExpired (news.ErrDeliveryBusy when another
+	// owner has taken the lease).
 	LedgerStep(ctx context.Context, step news.LedgerStep) ([][]news.ClaimedDelivery, error)
 	// EndDelivery gives the lease back.
 	EndDelivery(ctx context.Context, editionID int64, owner string) error
@@ -188,7 +191,10 @@ type DeliverRequest struct {
 }
 
 // Deliver sends what is due of an edition now. The error wraps
-// news.ErrDeliveryBusy when another process holds the edition's lease.
+// news.ErrDeliveryBusy when another process holds the edition's lease,
+// and news.ErrLeaseExpired when this run stalled past its lease (the
+// results it had are recorded; other workers finish their batch, record
+// it and stop).
 // On context cancellation the rows in hand are released unsent and the
 // results so far are recorded.
 func (d *Deliverer) Deliver(ctx context.Context, req DeliverRequest) (DeliveryStats, error) {
