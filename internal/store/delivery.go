@@ -348,6 +348,18 @@ func setSubscriberStatus(ctx context.Context, tx *sql.Tx, id int64, status news.
 }
 
 // claim marks up to n due rows of the edition as sending and returns them.
+// The claim statements: due rows in due order (?1 now, ?2 the edition,
+// ?3 how many), read from the covering indexes deliveries_claim and
+// deliveries_retry (TestQueryPlans).
+const (
+	claimQueuedQuery = `UPDATE deliveries SET state = 'sending', claimed_at = ?1, updated_at = ?1
+		WHERE id IN (SELECT id FROM deliveries WHERE edition_id = ?2 AND state = 'queued' AND due_at <= ?1
+		ORDER BY due_at, id LIMIT ?3) RETURNING id`
+	claimDeferredQuery = `UPDATE deliveries SET state = 'sending', claimed_at = ?1, updated_at = ?1
+		WHERE id IN (SELECT id FROM deliveries WHERE edition_id = ?2 AND state = 'deferred' AND next_attempt_at <= ?1
+		ORDER BY next_attempt_at, id LIMIT ?3) RETURNING id`
+)
+
 func claim(ctx context.Context, tx *sql.Tx, editionID, now int64, n int) ([]news.ClaimedDelivery, error) {
 	var ids []int64
 	pick := func(q string, args ...any) error {
@@ -365,15 +377,11 @@ func claim(ctx context.Context, tx *sql.Tx, editionID, now int64, n int) ([]news
 		}
 		return rows.Err()
 	}
-	if err := pick(`UPDATE deliveries SET state = 'sending', claimed_at = ?1, updated_at = ?1
-		WHERE id IN (SELECT id FROM deliveries WHERE edition_id = ?2 AND state = 'queued' AND due_at <= ?1
-		ORDER BY due_at, id LIMIT ?3) RETURNING id`, now, editionID, n); err != nil {
+	if err := pick(claimQueuedQuery, now, editionID, n); err != nil {
 		return nil, err
 	}
 	if len(ids) < n {
-		if err := pick(`UPDATE deliveries SET state = 'sending', claimed_at = ?1, updated_at = ?1
-			WHERE id IN (SELECT id FROM deliveries WHERE edition_id = ?2 AND state = 'deferred' AND next_attempt_at <= ?1
-			ORDER BY next_attempt_at, id LIMIT ?3) RETURNING id`, now, editionID, n-len(ids)); err != nil {
+		if err := pick(claimDeferredQuery, now, editionID, n-len(ids)); err != nil {
 			return nil, err
 		}
 	}

@@ -65,6 +65,16 @@ func TestQueryPlans(t *testing.T) {
 		{"articles between", betweenQuery, []any{0, 1},
 			[]string{"SEARCH a USING INDEX articles_published (published_at>? AND published_at<?)"},
 			[]string{"SCAN a"}},
+		// The ledger's claims read only the due range of one edition's
+		// covering index, already in order.
+		{"claim queued deliveries", claimQueuedQuery, []any{1, 1, 50},
+			[]string{"SEARCH deliveries USING COVERING INDEX deliveries_claim (edition_id=? AND state=? AND due_at<?)"},
+			[]string{"SCAN", "TEMP B-TREE"}},
+		{"claim deferred deliveries", claimDeferredQuery, []any{1, 1, 50},
+			[]string{"SEARCH deliveries USING COVERING INDEX deliveries_retry (edition_id=? AND state=? AND next_attempt_at<?)"},
+			[]string{"SCAN", "TEMP B-TREE"}},
+		{"delivery counts of an edition", `SELECT state, count(*) FROM deliveries WHERE edition_id = ? GROUP BY state`, []any{1},
+			[]string{"USING COVERING INDEX"}, []string{"SCAN"}},
 		{"article by id", `SELECT ` + articleCols + ` FROM articles a WHERE a.id = ?`, []any{"x"},
 			[]string{"SEARCH a USING INDEX sqlite_autoindex_articles_1 (id=?)"}, []string{"SCAN"}},
 	} {
