@@ -256,11 +256,11 @@ func TestWriteDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed, err := WriteDir(dir, set)
+	ex, err := WriteDir(dir, set)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(fileNames(set), changed); diff != "" {
+	if diff := cmp.Diff(fileNames(set), ex.Written); diff != "" {
 		t.Errorf("first export changed (-want +got):\n%s", diff)
 	}
 	for _, f := range set.Files {
@@ -276,12 +276,15 @@ func TestWriteDir(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	changed, err = WriteDir(dir, set)
+	if err := os.Chtimes(filepath.Join(dir, ManifestName), old, old); err != nil {
+		t.Fatalf("first export wrote no manifest: %v", err)
+	}
+	ex, err = WriteDir(dir, set)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(changed) != 0 {
-		t.Errorf("unchanged export rewrote %v", changed)
+	if len(ex.Written) != 0 || len(ex.Removed) != 0 || len(ex.Warnings) != 0 {
+		t.Errorf("unchanged export = %+v, want nothing written or removed", ex)
 	}
 
 	// Change one world article: only the feeds holding it change.
@@ -291,12 +294,12 @@ func TestWriteDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed, err = WriteDir(dir, set2)
+	ex, err = WriteDir(dir, set2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"all.atom", "all.json", "all.rss", "most-read.atom", "most-read.json", "most-read.rss", "world.atom", "world.json", "world.rss"}
-	if diff := cmp.Diff(want, changed); diff != "" {
+	if diff := cmp.Diff(want, ex.Written); diff != "" {
 		t.Errorf("export after one change (-want +got):\n%s", diff)
 	}
 	entries, err := os.ReadDir(dir)
@@ -307,6 +310,13 @@ func TestWriteDir(t *testing.T) {
 		info, err := e.Info()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if e.Name() == ManifestName {
+			// Same files, same manifest: it is not rewritten either.
+			if !info.ModTime().Equal(old) {
+				t.Errorf("manifest rewritten (mtime %v) though the set of files did not change", info.ModTime())
+			}
+			continue
 		}
 		if strings.HasPrefix(e.Name(), ".") {
 			t.Errorf("temporary file %s left behind", e.Name())

@@ -87,7 +87,7 @@ type serveFeedFlags struct {
 
 func (f *serveFeedFlags) register(cf *cmdFlags) {
 	f.feedFlags.register(cf)
-	cf.StringVar(&f.out, "feeds-out", "", "also write every feed and feeds.opml into `DIR` on the --feeds-cron schedule (rewriting only changed files)")
+	cf.StringVar(&f.out, "feeds-out", "", "also write every feed and feeds.opml into `DIR` on the --feeds-cron schedule (rewriting only changed files, deleting those of feeds that no longer exist)")
 	cf.StringVar(&f.cron, "feeds-cron", "* * * * *", "when to export the feeds to --feeds-out (cron `SPEC` in --tz, or @every DURATION)")
 	cf.DurationVar(&f.maxAge, "feeds-max-age", time.Minute, "Cache-Control max-age of feed responses (`DURATION`)")
 }
@@ -126,12 +126,24 @@ func (f *serveFeedFlags) exportJob(e *env, srv *web.Server) schedule.Job {
 		if err != nil {
 			return err
 		}
-		changed, err := feeds.WriteDir(f.out, set)
+		ex, err := feeds.WriteDir(f.out, set)
 		if err != nil {
 			return err
 		}
-		e.logger.Info("Feeds exported", "dir", f.out, "files", len(set.Files), "changed", len(changed))
+		logExport(e, f.out, ex)
+		e.logger.Info("Feeds exported", "dir", f.out, "files", len(set.Files), "changed", len(ex.Written), "removed", len(ex.Removed))
 		return nil
+	}
+}
+
+// logExport logs what a static export left alone or could not do, and
+// the stale feed files it deleted (those of feeds that no longer exist).
+func logExport(e *env, dir string, ex feeds.Export) {
+	for _, w := range ex.Warnings {
+		e.logger.Warn("Feeds export problem", "dir", dir, "error", w)
+	}
+	if len(ex.Removed) > 0 {
+		e.logger.Info("Stale feed files removed", "dir", dir, "files", ex.Removed)
 	}
 }
 
@@ -143,6 +155,11 @@ serve as static files. Each file is written to a temporary file and
 renamed into place, and only files whose bytes changed are rewritten, so
 their modification times and the web server's ETags stay stable. Prints
 the names of the files written.
+
+DIR keeps a list of the files the last export wrote (.pressroom-feeds);
+files it lists that are no longer exported (a section removed or
+renamed) are deleted and printed as "removed NAME". Files it does not
+list, such as your own index.html or robots.txt, are never touched.
 
 Links in feeds are absolute: --base-url (or PRESSROOM_BASE_URL) is
 required. Articles published after now are held back.`)
@@ -181,16 +198,24 @@ required. Articles published after now are held back.`)
 	if err != nil {
 		return err
 	}
-	changed, err := feeds.WriteDir(out, set)
+	ex, err := feeds.WriteDir(out, set)
 	if err != nil {
 		return err
 	}
-	for _, name := range changed {
+	logExport(e, out, ex)
+	for _, name := range ex.Written {
 		fmt.Fprintln(e.stdout, name)
 	}
-	fmt.Fprintf(e.stdout, "%d of %d files written to %s\n", len(changed), len(set.Files), out)
+	for _, name := range ex.Removed {
+		fmt.Fprintln(e.stdout, "removed", name)
+	}
+	fmt.Fprintf(e.stdout, "%d of %d files written to %s", len(ex.Written), len(set.Files), out)
+	if len(ex.Removed) > 0 {
+		fmt.Fprintf(e.stdout, ", %d stale files removed", len(ex.Removed))
+	}
+	fmt.Fprintln(e.stdout)
 	if p := f.publisher(e); p != nil {
-		if err := p.Publish(ctx, b.Topics(set, changed)); err != nil {
+		if err := p.Publish(ctx, b.Topics(set, ex.Written)); err != nil {
 			return err
 		}
 	}
