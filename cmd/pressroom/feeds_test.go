@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,8 +48,8 @@ func TestFeedsBuild(t *testing.T) {
 	for _, e := range entries {
 		got = append(got, e.Name())
 	}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("files %v, want %v", got, want)
+	if strings.Join(got, " ") != strings.Join(append([]string{".pressroom-feeds"}, want...), " ") {
+		t.Errorf("files %v, want the manifest and %v", got, want)
 	}
 	data, err := os.ReadFile(filepath.Join(out, "politics.rss"))
 	if err != nil {
@@ -155,6 +156,16 @@ func TestServeFeeds(t *testing.T) {
 	db := newsroom(t)
 	pressroom(t, "", "import", "--db", db, writeFile(t, "a.jsonl", article1+"\n"+article2+"\n")).want(t, 0)
 	out := filepath.Join(t.TempDir(), "static")
+	// A feed an earlier export wrote, no longer in the set, next to the
+	// operator's own page.
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{".pressroom-feeds": "gone.rss\n", "gone.rss": "<rss/>", "index.html": "<h1>hi</h1>"} {
+		if err := os.WriteFile(filepath.Join(out, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	base, _, stop := started(t, regexp.MustCompile(`serving (http://\S+) \(database`), "serve", "--db", db, "--addr", "127.0.0.1:0",
 		"--feeds-out", out, "--feeds-cron", "@every 1s", "--feeds-max-age", "5m", "--log-format", "json")
 	resp, err := http.Get(base + "/feeds/politics.atom")
@@ -192,14 +203,127 @@ func TestServeFeeds(t *testing.T) {
 	if !bytes.Equal(exported, served.Bytes()) {
 		t.Error("exported politics.atom differs from the served one")
 	}
+	for {
+		_, err = os.Stat(filepath.Join(out, "gone.rss"))
+		if err != nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err == nil {
+		t.Error("the export job did not delete the stale gone.rss within 20s")
+	}
+	if page, err := os.ReadFile(filepath.Join(out, "index.html")); err != nil || string(page) != "<h1>hi</h1>" {
+		t.Errorf("index.html = %q, %v; want it untouched", page, err)
+	}
 	code, page := httpGet(t, base+"/")
 	if code != 200 || !strings.Contains(page, `href="`+base+`/feeds/all.atom"`) {
 		t.Errorf("index page lacks feed autodiscovery:\n%s", page)
 	}
 	r := stop()
 	r.want(t, 0)
-	if !strings.Contains(r.stderr, `"msg":"Feeds exported"`) {
-		t.Errorf("no export logged:\n%s", r.stderr)
+	if !strings.Contains(r.stderr, `"msg":"Feeds exported"`) || !strings.Contains(r.stderr, `"msg":"Stale feed files removed","dir":"`+out+`","files":["gone.rss"]`) {
+		t.Errorf("no export or removal logged:\n%s", r.stderr)
+	}
+}
+
+// TestFeedsBuildRemovesStale: renaming a section deletes the old
+// section's files from the folder at the next build, and only them.
+func TestFeedsBuildRemovesStale(t *testing.T) {
+	db := newsroom(t)
+	pressroom(t, "", "import", "--db", db, writeFile(t, "a.jsonl", article1+"\n"+article2+"\n")).want(t, 0)
+	out := t.TempDir()
+	// The operator's files, there before the first build: never touched.
+	foreign := map[string]string{"index.html": "<h1>Feeds</h1>", "robots.txt": "User-agent: *\n"}
+	for name, content := range foreign {
+		if err := os.WriteFile(filepath.Join(out, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build := func(db string) result {
+		t.Helper()
+		r := pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out)
+		r.want(t, 0)
+		return r
+	}
+	r := build(db)
+	if strings.Contains(r.stdout, "removed") {
+		t.Errorf("first build removed files:\n%s", r.stdout)
+	}
+
+	// The same newsroom with sport renamed to sports.
+	renamed := filepath.Join(t.TempDir(), "renamed.db")
+	pressroom(t, "", "migrate", "--db", renamed).want(t, 0)
+	pressroom(t, "", "sections", "add", "--db", renamed, "politics", "Russian Politics & Diplomacy", "--position", "1").want(t, 0)
+	pressroom(t, "", "sections", "add", "--db", renamed, "sports", "Sport").want(t, 0)
+	pressroom(t, "", "import", "--db", renamed, writeFile(t, "b.jsonl", article1+"\n"+strings.Replace(article2, `"section":"sport"`, `"section":"sports"`, 1)+"\n")).want(t, 0)
+	r = build(renamed)
+	if !strings.Contains(r.stdout, "removed sport.atom\nremoved sport.json\nremoved sport.rss\n5 of 16 files written to "+out+", 3 stale files removed\n") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, `msg="Stale feed files removed" dir=`+out+` files="[sport.atom sport.json sport.rss]"`) {
+		t.Errorf("stderr lacks the removal log line:\n%s", r.stderr)
+	}
+	want := append([]string{".pressroom-feeds"}, feedFileNames("politics", "sports")...)
+	want = append(want, "index.html", "robots.txt")
+	sort.Strings(want)
+	var got []string
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("files %v, want %v", got, want)
+	}
+	for name, content := range foreign {
+		if data, err := os.ReadFile(filepath.Join(out, name)); err != nil || string(data) != content {
+			t.Errorf("%s = %q, %v; want it untouched", name, data, err)
+		}
+	}
+	for _, name := range []string{"sports.rss", "sports.atom", "politics.json"} {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := gofeed.NewParser().Parse(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(f.Items) != 1 || !strings.HasSuffix(f.FeedLink, "/feeds/"+name) {
+			t.Errorf("%s: self %q, %d items, want 1", name, f.FeedLink, len(f.Items))
+		}
+	}
+
+	// A manifest line leading out of the folder is reported, not followed.
+	outside := writeFile(t, "x", "outside")
+	manifest := filepath.Join(out, ".pressroom-feeds")
+	data, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(out, outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(manifest, append(data, []byte(rel+"\n"+outside+"\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Count(string(data), "\n")
+	r = build(renamed)
+	if r.stdout != "0 of 16 files written to "+out+"\n" {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	for i, entry := range []string{rel, outside} {
+		// The text log quotes the error, so its own quotes are escaped.
+		if w := fmt.Sprintf(`%s:%d: entry \"%s\": `, manifest, lines+i+1, entry); !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr lacks %s:\n%s", w, r.stderr)
+		}
+	}
+	if data, err := os.ReadFile(outside); err != nil || string(data) != "outside" {
+		t.Errorf("%s = %q, %v; want it untouched", outside, data, err)
 	}
 }
 
