@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/mmcdole/gofeed"
 	"github.com/pressroom/pressroom/internal/news"
+	"github.com/pressroom/pressroom/internal/testtool"
 )
 
 // buildWithout builds the fixture without the sections named.
@@ -31,20 +32,6 @@ func writeTestFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// dirNames lists the folder's files, manifest included.
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
 }
 
 // checkFile fails unless path holds content.
@@ -109,7 +96,7 @@ func TestWriteDirRemovesStale(t *testing.T) {
 	want := append([]string{ManifestName}, fileNames(less)...)
 	want = append(want, "index.html", "robots.txt")
 	slices.Sort(want)
-	if diff := cmp.Diff(want, dirNames(t, dir)); diff != "" {
+	if diff := cmp.Diff(want, testtool.DirNames(t, dir)); diff != "" {
 		t.Errorf("folder after removing world (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(fileNames(less), manifestNames(t, dir)); diff != "" {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mmcdole/gofeed"
+	"github.com/pressroom/pressroom/internal/testtool"
 )
 
 func feedFileNames(sections ...string) []string {
@@ -29,6 +30,20 @@ func feedFileNames(sections ...string) []string {
 	return names
 }
 
+// parseFeedFile reads dir/name and parses it with gofeed.
+func parseFeedFile(t *testing.T, dir, name string) (*gofeed.Feed, []byte) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gofeed.NewParser().Parse(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return f, data
+}
+
 func TestFeedsBuild(t *testing.T) {
 	db := newsroom(t)
 	pressroom(t, "", "import", "--db", db, writeFile(t, "a.jsonl", article1+"\n"+article2+"\n")).want(t, 0)
@@ -40,25 +55,11 @@ func TestFeedsBuild(t *testing.T) {
 	if !strings.Contains(r.stdout, strings.Join(want, "\n")+"\n") || !strings.Contains(r.stdout, "16 of 16 files written to "+out) {
 		t.Errorf("stdout:\n%s", r.stdout)
 	}
-	entries, err := os.ReadDir(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range entries {
-		got = append(got, e.Name())
-	}
+	got := testtool.DirNames(t, out)
 	if strings.Join(got, " ") != strings.Join(append([]string{".pressroom-feeds"}, want...), " ") {
 		t.Errorf("files %v, want the manifest and %v", got, want)
 	}
-	data, err := os.ReadFile(filepath.Join(out, "politics.rss"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := gofeed.NewParser().Parse(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, _ := parseFeedFile(t, out, "politics.rss")
 	if f.Image == nil || f.Image.URL != "https://news.example.com/logo.png" {
 		t.Errorf("politics.rss image = %+v, want the --feeds-logo", f.Image)
 	}
@@ -267,15 +268,7 @@ func TestFeedsBuildRemovesStale(t *testing.T) {
 	want := append([]string{".pressroom-feeds"}, feedFileNames("politics", "sports")...)
 	want = append(want, "index.html", "robots.txt")
 	sort.Strings(want)
-	var got []string
-	entries, err := os.ReadDir(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		got = append(got, e.Name())
-	}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
+	if got := testtool.DirNames(t, out); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("files %v, want %v", got, want)
 	}
 	for name, content := range foreign {
@@ -284,15 +277,7 @@ func TestFeedsBuildRemovesStale(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"sports.rss", "sports.atom", "politics.json"} {
-		data, err := os.ReadFile(filepath.Join(out, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := gofeed.NewParser().Parse(bytes.NewReader(data))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if len(f.Items) != 1 || !strings.HasSuffix(f.FeedLink, "/feeds/"+name) {
+		if f, _ := parseFeedFile(t, out, name); len(f.Items) != 1 || !strings.HasSuffix(f.FeedLink, "/feeds/"+name) {
 			t.Errorf("%s: self %q, %d items, want 1", name, f.FeedLink, len(f.Items))
 		}
 	}
@@ -336,14 +321,7 @@ func TestFeedsTitleAndLanguage(t *testing.T) {
 	pressroom(t, "", "feeds", "build", "--db", db, "--base-url", "https://news.example.com", "--out", out,
 		"--feeds-title", "ТАСС", "--feeds-language", "ru-RU").want(t, 0)
 	for _, name := range []string{"politics.rss", "politics.atom", "politics.json", "all.rss"} {
-		data, err := os.ReadFile(filepath.Join(out, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := gofeed.NewParser().Parse(bytes.NewReader(data))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		f, data := parseFeedFile(t, out, name)
 		if !strings.HasPrefix(f.Title, "ТАСС: ") {
 			t.Errorf("%s: title %q, want the --feeds-title", name, f.Title)
 		}

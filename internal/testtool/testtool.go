@@ -3,6 +3,7 @@
 // on a developer machine without the program the test is skipped with a
 // message saying what to install; in CI, where PRESSROOM_REQUIRE_TOOLS=1,
 // a missing program fails the test instead, so nothing is skipped there.
+// It also holds the few small helpers tests in several packages share.
 package testtool
 
 import (
