@@ -211,7 +211,11 @@ required. Articles published after now are held back.`)
 	}
 	fmt.Fprintf(e.stdout, "%d of %d files written to %s", len(ex.Written), len(set.Files), out)
 	if len(ex.Removed) > 0 {
-		fmt.Fprintf(e.stdout, ", %d stale files removed", len(ex.Removed))
+		noun := "files"
+		if len(ex.Removed) == 1 {
+			noun = "file"
+		}
+		fmt.Fprintf(e.stdout, ", %d stale %s removed", len(ex.Removed), noun)
 	}
 	fmt.Fprintln(e.stdout)
 	if p := f.publisher(e); p != nil {
