@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -376,35 +375,10 @@ func TestDurableWritePragmas(t *testing.T) {
 // subscriber row as text, to compare the ledger before and after a step.
 func ledgerDump(t *testing.T, db *DB) string {
 	t.Helper()
-	var b strings.Builder
-	for _, q := range []string{
+	return dumpRows(t, db,
 		`SELECT * FROM deliveries ORDER BY id`,
 		`SELECT * FROM delivery_leases ORDER BY edition_id`,
-		`SELECT * FROM subscribers ORDER BY id`,
-	} {
-		rows, err := db.read.Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&b, "%q\n", vals)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		rows.Close()
-		b.WriteString("--\n")
-	}
-	return b.String()
+		`SELECT * FROM subscribers ORDER BY id`)
 }
 
 // TestLedgerStepAfterLeaseExpiry: a step renews the lease while it is

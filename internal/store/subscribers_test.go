@@ -44,12 +44,19 @@ func webEvent(at time.Time) news.ConsentEvent {
 // dump returns every subscriber-related row, to compare before and after.
 func dump(t *testing.T, db *DB) string {
 	t.Helper()
-	var b strings.Builder
-	for _, q := range []string{
+	return dumpRows(t, db,
 		`SELECT id, email, email_key, name, status, created_at, confirmed_at, unsubscribed_at, delivery_hour, time_zone, paused, notified_at, erased_at FROM subscribers ORDER BY id`,
 		`SELECT subscriber_id, section FROM subscriber_sections ORDER BY 1, 2`,
-		`SELECT id, subscriber_id, at, action, source, form_version, ip, user_agent, detail FROM consent_log ORDER BY id`,
-	} {
+		`SELECT id, subscriber_id, at, action, source, form_version, ip, user_agent, detail FROM consent_log ORDER BY id`)
+}
+
+// dumpRows runs each query and returns every row as text, the queries'
+// results separated by "--" lines: a database's state to compare before
+// and after an operation that must change nothing.
+func dumpRows(t *testing.T, db *DB, queries ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, q := range queries {
 		rows, err := db.read.Query(q)
 		if err != nil {
 			t.Fatal(err)
@@ -64,7 +71,10 @@ func dump(t *testing.T, db *DB) string {
 			if err := rows.Scan(ptrs...); err != nil {
 				t.Fatal(err)
 			}
-			fmt.Fprintln(&b, vals...)
+			fmt.Fprintf(&b, "%q\n", vals)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
 		}
 		rows.Close()
 		b.WriteString("--\n")
