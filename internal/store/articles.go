@@ -365,6 +365,24 @@ func (db *DB) ChangeMark(ctx context.Context, now time.Time) (string, error) {
 	return fmt.Sprintf("%d-%d", version, newest.Int64), nil
 }
 
+// ArticlesChangedAt returns the latest time, to the second, at which what
+// the feeds show as of now may have changed: the last write that moved the
+// change mark (article import, delete, views import, add section), or the
+// newest published_at not after now (an embargo lifting), whichever is
+// later. A server that starts with no memory of the Last-Modified dates it
+// gave out dates its feeds no earlier than this, so a retraction made
+// while it was down is not answered with 304 Not Modified.
+func (db *DB) ArticlesChangedAt(ctx context.Context, now time.Time) (time.Time, error) {
+	var changed, newest int64
+	err := db.read.QueryRowContext(ctx, `SELECT
+		(SELECT articles_changed_at FROM store_state WHERE id = 1),
+		coalesce((SELECT max(published_at) FROM articles WHERE published_at <= ?), 0)`, now.Unix()).Scan(&changed, &newest)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: articles changed at: %w", err)
+	}
+	return time.Unix(max(changed, newest), 0).UTC(), nil
+}
+
 // ImportCounts says what an import did.
 type ImportCounts struct {
 	Inserted  int // new ids
@@ -512,7 +530,7 @@ func (db *DB) ImportArticles(ctx context.Context, now time.Time, fill func(put f
 			return err
 		}
 		if c.Inserted+c.Updated > 0 {
-			return bumpVersion(ctx, tx)
+			return bumpVersion(ctx, tx, now)
 		}
 		return nil
 	})
@@ -558,6 +576,6 @@ func (db *DB) DeleteArticle(ctx context.Context, id string) error {
 		if n == 0 {
 			return fmt.Errorf("store: delete article %q: %w", id, ErrNotFound)
 		}
-		return bumpVersion(ctx, tx)
+		return bumpVersion(ctx, tx, db.now())
 	})
 }

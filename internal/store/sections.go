@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pressroom/pressroom/internal/news"
 )
@@ -32,7 +33,7 @@ func (db *DB) AddSection(ctx context.Context, s news.Section) error {
 			s.Slug, s.Title, s.Description, s.Position); err != nil {
 			return fmt.Errorf("store: add section %q: %w", s.Slug, err)
 		}
-		return bumpVersion(ctx, tx)
+		return bumpVersion(ctx, tx, db.now())
 	})
 }
 
@@ -74,9 +75,12 @@ func (db *DB) Section(ctx context.Context, slug string) (news.Section, error) {
 	return s, nil
 }
 
-// bumpVersion marks that feed content may have changed; see ChangeMark.
-func bumpVersion(ctx context.Context, tx *sql.Tx) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE store_state SET articles_version = articles_version + 1 WHERE id = 1`); err != nil {
+// bumpVersion marks that feed content may have changed at now; see
+// ChangeMark and ArticlesChangedAt.
+func bumpVersion(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE store_state SET articles_version = articles_version + 1, articles_changed_at = ? WHERE id = 1`,
+		now.Unix()); err != nil {
 		return fmt.Errorf("store: bump version: %w", err)
 	}
 	return nil

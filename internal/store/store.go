@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -43,6 +44,10 @@ type Options struct {
 	// (the CLI's migrate command reports what it did). A database newer than
 	// the binary is refused either way.
 	SkipMigrate bool
+	// Now is the clock for writes that are given no time (DeleteArticle,
+	// AddSection, ImportViews) to date the change of the article set; nil
+	// means time.Now.
+	Now func() time.Time
 }
 
 // DB is an open Pressroom database. It is safe for concurrent use.
@@ -51,6 +56,7 @@ type DB struct {
 	read   *sql.DB // query-only connections
 	logger *slog.Logger
 	path   string
+	now    func() time.Time
 	stmts  stmtCache
 }
 
@@ -117,7 +123,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	db := &DB{write: write, logger: logger, path: path}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	db := &DB{write: write, logger: logger, path: path, now: now}
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)

@@ -62,7 +62,7 @@ func (db *DB) ImportViews(ctx context.Context, fill func(put func(news.ViewCount
 			return err
 		}
 		if n > 0 {
-			return bumpVersion(ctx, tx) // most-read lists may change
+			return bumpVersion(ctx, tx, db.now()) // most-read lists may change
 		}
 		return nil
 	})
