@@ -72,7 +72,7 @@ ignored; the temporary directory is removed on exit unless --keep.`)
 		}()
 	}
 	e.cfg.DB = filepath.Join(dir, "pressroom.db")
-	db, err := store.Open(ctx, e.cfg.DB, store.Options{Logger: e.logger})
+	db, err := store.Open(ctx, e.cfg.DB, store.Options{Logger: e.logger, Now: e.now})
 	if err != nil {
 		return err
 	}

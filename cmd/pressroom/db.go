@@ -17,7 +17,7 @@ func (e *env) openStore(ctx context.Context) (*store.DB, error) {
 	if _, err := os.Stat(e.cfg.DB); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("database %s does not exist: create it with 'pressroom migrate --db %s'", e.cfg.DB, e.cfg.DB)
 	}
-	db, err := store.Open(ctx, e.cfg.DB, store.Options{Logger: e.logger})
+	db, err := store.Open(ctx, e.cfg.DB, store.Options{Logger: e.logger, Now: e.now})
 	if err != nil {
 		return nil, err
 	}

@@ -26,12 +26,23 @@ import (
 // once per CheckEvery, and RefreshFeeds lets a writer (the admin API)
 // rebuild at once. A request in the steady state reads only memory.
 
+// FeedSource is what the served feeds read: the feeds' article source
+// plus when its articles last changed. *store.DB satisfies it.
+type FeedSource interface {
+	feeds.Source
+	// ArticlesChangedAt returns the latest time at which what the feeds
+	// show as of now may have changed (the last write that moved the
+	// change mark, or an embargo lifting). The first build after start
+	// dates every feed no earlier than this.
+	ArticlesChangedAt(ctx context.Context, now time.Time) (time.Time, error)
+}
+
 // FeedOptions configure the feeds. A nil Options.Feeds leaves the feed
 // URLs answering 404 and pages without autodiscovery links.
 type FeedOptions struct {
 	// Source is the article store; nil means Options.Store, which must
-	// then implement feeds.Source.
-	Source feeds.Source
+	// then implement FeedSource.
+	Source FeedSource
 	// Feeds configures the builder. BaseURL defaults to Options.BaseURL,
 	// SiteTitle to Options.SiteName, Logger to Options.Logger, and
 	// PageURL to the index page's section anchors.
@@ -53,7 +64,7 @@ type FeedOptions struct {
 type feedService struct {
 	opts    FeedOptions
 	builder *feeds.Builder
-	src     feeds.Source
+	src     FeedSource
 	now     func() time.Time
 	maxAge  []string // Cache-Control value
 	metrics *Metrics
@@ -107,8 +118,8 @@ func (s *Server) initFeeds() error {
 	src := o.Source
 	if src == nil {
 		var ok bool
-		if src, ok = s.opts.Store.(feeds.Source); !ok {
-			return errors.New("web: new: FeedOptions.Source is nil and Options.Store does not implement feeds.Source")
+		if src, ok = s.opts.Store.(FeedSource); !ok {
+			return errors.New("web: new: FeedOptions.Source is nil and Options.Store does not implement web.FeedSource")
 		}
 	}
 	if o.Feeds.BaseURL == "" {
@@ -238,7 +249,14 @@ func (f *feedService) refresh(ctx context.Context) (*feedState, error) {
 		return nil, fmt.Errorf("web: feeds: %w", err)
 	}
 	f.metrics.ObserveFeedBuild("all", time.Since(start))
-	st := newFeedState(set, prev, now)
+	// Read after the build: a write landing in between only dates the
+	// feeds later, which is safe.
+	changedAt, err := f.src.ArticlesChangedAt(ctx, now)
+	if err != nil {
+		f.mu.Unlock()
+		return nil, fmt.Errorf("web: feeds: %w", err)
+	}
+	st := newFeedState(set, prev, changedAt, now)
 	f.cur.Store(st)
 	f.mu.Unlock()
 
@@ -273,7 +291,16 @@ func (f *feedService) current(ctx context.Context) (*feedState, error) {
 // the bytes changed, as when the newest article is retracted: a client
 // asking If-Modified-Since would then wrongly get 304, so the change is
 // dated now instead. Unchanged files keep their date.
-func newFeedState(set *feeds.Set, prev *feedState, now time.Time) *feedState {
+//
+// A file with no previous state (the first build in this process, or a
+// new feed) cannot be compared: the newest article may have been
+// retracted while the server was down, leaving an older own date than the
+// one clients were given. Its Last-Modified is therefore the later of its
+// own date and changedAt (when the store's articles last changed), never
+// later than now. After a restart, clients revalidating by date only may
+// so refetch a feed once; none gets a wrong 304. ETags are unaffected.
+func newFeedState(set *feeds.Set, prev *feedState, changedAt, now time.Time) *feedState {
+	nowS := now.UTC().Truncate(time.Second)
 	st := &feedState{set: set, files: make(map[string]*servedFile, len(set.Files)), names: set.Feeds(), titles: map[string]string{}}
 	for i := range set.Files {
 		f := &set.Files[i]
@@ -285,17 +312,24 @@ func newFeedState(set *feeds.Set, prev *feedState, now time.Time) *feedState {
 			p = "/" + f.Name
 		}
 		modified := f.Modified.UTC().Truncate(time.Second)
+		var old *servedFile
 		if prev != nil {
-			if old, ok := prev.files[p]; ok {
-				switch {
-				case old.etag == f.ETag:
-					modified = old.modified
-				case !modified.After(old.modified):
-					modified = now.UTC().Truncate(time.Second)
-					if !modified.After(old.modified) {
-						modified = old.modified.Add(time.Second)
-					}
-				}
+			old = prev.files[p]
+		}
+		switch {
+		case old == nil:
+			if c := changedAt.UTC().Truncate(time.Second); c.After(modified) {
+				modified = c
+			}
+			if modified.After(nowS) {
+				modified = nowS
+			}
+		case old.etag == f.ETag:
+			modified = old.modified
+		case !modified.After(old.modified):
+			modified = nowS
+			if !modified.After(old.modified) {
+				modified = old.modified.Add(time.Second)
 			}
 		}
 		st.files[p] = newServedFile(f, modified)
