@@ -562,26 +562,30 @@ func (db *DB) EachSubscriber(ctx context.Context, status news.SubscriberStatus, 
 	return nil
 }
 
-// ConfirmSubscriber activates a pending subscriber (double opt-in) and
-// logs ev as a "confirm" event. For any other status nothing is written
-// and changed is false; the caller tells "already confirmed" (active)
-// from "no longer valid" by the returned status.
-func (db *DB) ConfirmSubscriber(ctx context.Context, id int64, ev news.ConsentEvent) (s news.Subscriber, changed bool, err error) {
+// transition runs one consent-logged change of subscriber id in a write
+// transaction. change sees the current row: it returns ok false when
+// there is nothing to do (the row is returned as it is, changed false),
+// or makes its update and names the consent action and the detail to log
+// when ev has none. The event is then logged and the row read back.
+func (db *DB) transition(ctx context.Context, id int64, ev news.ConsentEvent,
+	change func(tx *sql.Tx, cur news.Subscriber) (action news.ConsentAction, detail string, ok bool, err error),
+) (s news.Subscriber, changed bool, err error) {
 	err = db.Write(ctx, func(tx *sql.Tx) error {
 		cur, err := loadSubscriber(ctx, tx, `id = ?`, id, fmt.Sprint(id))
 		if err != nil {
 			return err
 		}
-		if cur.Status != news.StatusPending {
+		action, detail, ok, err := change(tx, cur)
+		if err != nil {
+			return err
+		}
+		if !ok {
 			s = cur
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET status = 'active', confirmed_at = ? WHERE id = ?`, ev.At.Unix(), id); err != nil {
-			return fmt.Errorf("store: confirm subscriber %d: %w", id, err)
-		}
-		ev.Action = news.ConsentConfirm
+		ev.Action = action
 		if ev.Detail == "" {
-			ev.Detail = sectionsDetail(cur.Sections)
+			ev.Detail = detail
 		}
 		if err := appendConsent(ctx, tx, id, ev); err != nil {
 			return err
@@ -591,6 +595,22 @@ func (db *DB) ConfirmSubscriber(ctx context.Context, id int64, ev news.ConsentEv
 		return err
 	})
 	return s, changed, err
+}
+
+// ConfirmSubscriber activates a pending subscriber (double opt-in) and
+// logs ev as a "confirm" event. For any other status nothing is written
+// and changed is false; the caller tells "already confirmed" (active)
+// from "no longer valid" by the returned status.
+func (db *DB) ConfirmSubscriber(ctx context.Context, id int64, ev news.ConsentEvent) (news.Subscriber, bool, error) {
+	return db.transition(ctx, id, ev, func(tx *sql.Tx, cur news.Subscriber) (news.ConsentAction, string, bool, error) {
+		if cur.Status != news.StatusPending {
+			return "", "", false, nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET status = 'active', confirmed_at = ? WHERE id = ?`, ev.At.Unix(), id); err != nil {
+			return "", "", false, fmt.Errorf("store: confirm subscriber %d: %w", id, err)
+		}
+		return news.ConsentConfirm, sectionsDetail(cur.Sections), true, nil
+	})
 }
 
 // UpdatePreferences stores new preferences for a pending or active
@@ -598,111 +618,66 @@ func (db *DB) ConfirmSubscriber(ctx context.Context, id int64, ev news.ConsentEv
 // the stored ones write nothing (changed false). Invalid preferences
 // (unknown section, bad hour or zone) are an error and write nothing; so
 // is a subscriber in any other status.
-func (db *DB) UpdatePreferences(ctx context.Context, id int64, p news.Preferences, ev news.ConsentEvent) (s news.Subscriber, changed bool, err error) {
+func (db *DB) UpdatePreferences(ctx context.Context, id int64, p news.Preferences, ev news.ConsentEvent) (news.Subscriber, bool, error) {
 	if err := news.CheckDeliveryHour(p.DeliveryHour); err != nil {
-		return s, false, fmt.Errorf("store: preferences of %d: %w", id, err)
+		return news.Subscriber{}, false, fmt.Errorf("store: preferences of %d: %w", id, err)
 	}
 	if err := news.CheckTimeZone(p.TimeZone); err != nil {
-		return s, false, fmt.Errorf("store: preferences of %d: %w", id, err)
+		return news.Subscriber{}, false, fmt.Errorf("store: preferences of %d: %w", id, err)
 	}
 	p.Sections = slices.Compact(slices.Sorted(slices.Values(p.Sections)))
-	err = db.Write(ctx, func(tx *sql.Tx) error {
-		cur, err := loadSubscriber(ctx, tx, `id = ?`, id, fmt.Sprint(id))
-		if err != nil {
-			return err
-		}
+	return db.transition(ctx, id, ev, func(tx *sql.Tx, cur news.Subscriber) (news.ConsentAction, string, bool, error) {
 		if cur.Status != news.StatusPending && cur.Status != news.StatusActive {
-			return fmt.Errorf("store: preferences of %d: subscriber is %s", id, cur.Status)
+			return "", "", false, fmt.Errorf("store: preferences of %d: subscriber is %s", id, cur.Status)
 		}
 		if err := checkSections(ctx, tx, p.Sections); err != nil {
-			return fmt.Errorf("store: preferences of %d: %w", id, err)
+			return "", "", false, fmt.Errorf("store: preferences of %d: %w", id, err)
 		}
 		if cur.Preferences().Equal(p) {
-			s = cur
-			return nil
+			return "", "", false, nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET delivery_hour = ?, time_zone = ?, paused = ? WHERE id = ?`,
 			p.DeliveryHour, p.TimeZone, boolInt(p.Paused), id); err != nil {
-			return fmt.Errorf("store: preferences of %d: %w", id, err)
+			return "", "", false, fmt.Errorf("store: preferences of %d: %w", id, err)
 		}
 		if err := replaceSections(ctx, tx, id, p.Sections); err != nil {
-			return err
+			return "", "", false, err
 		}
-		ev.Action = news.ConsentPreferences
-		if ev.Detail == "" {
-			ev.Detail = prefsDetail(p)
-		}
-		if err := appendConsent(ctx, tx, id, ev); err != nil {
-			return err
-		}
-		changed = true
-		s, err = loadSubscriber(ctx, tx, `id = ?`, id, fmt.Sprint(id))
-		return err
+		return news.ConsentPreferences, prefsDetail(p), true, nil
 	})
-	return s, changed, err
 }
 
 // Unsubscribe takes a pending or active subscriber off the list and logs
 // ev as an "unsubscribe" event. An already unsubscribed, bounced or
 // complained subscriber is left as it is (changed false): unsubscribing
 // is idempotent.
-func (db *DB) Unsubscribe(ctx context.Context, id int64, ev news.ConsentEvent) (s news.Subscriber, changed bool, err error) {
-	err = db.Write(ctx, func(tx *sql.Tx) error {
-		cur, err := loadSubscriber(ctx, tx, `id = ?`, id, fmt.Sprint(id))
-		if err != nil {
-			return err
-		}
+func (db *DB) Unsubscribe(ctx context.Context, id int64, ev news.ConsentEvent) (news.Subscriber, bool, error) {
+	return db.transition(ctx, id, ev, func(tx *sql.Tx, cur news.Subscriber) (news.ConsentAction, string, bool, error) {
 		if cur.Status != news.StatusPending && cur.Status != news.StatusActive {
-			s = cur
-			return nil
+			return "", "", false, nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ? WHERE id = ?`, ev.At.Unix(), id); err != nil {
-			return fmt.Errorf("store: unsubscribe %d: %w", id, err)
+			return "", "", false, fmt.Errorf("store: unsubscribe %d: %w", id, err)
 		}
-		ev.Action = news.ConsentUnsubscribe
-		if ev.Detail == "" {
-			ev.Detail = "was " + string(cur.Status)
-		}
-		if err := appendConsent(ctx, tx, id, ev); err != nil {
-			return err
-		}
-		changed = true
-		s, err = loadSubscriber(ctx, tx, `id = ?`, id, fmt.Sprint(id))
-		return err
+		return news.ConsentUnsubscribe, "was " + string(cur.Status), true, nil
 	})
-	return s, changed, err
 }
 
 // Resubscribe makes an unsubscribed subscriber active again, keeping
 // their preferences, and logs ev as a "subscribe" event. It serves the
 // preference centre, whose signed link already proves the reader owns the
 // address. Any other status is left as it is (changed false).
-func (db *DB) Resubscribe(ctx context.Context, id int64, ev news.ConsentEvent) (s news.Subscriber, changed bool, err error) {
-	err = db.Write(ctx, func(tx *sql.Tx) error {
-		cur, err := loadSubscriber(ctx, tx, `id = ?`, id, fmt.Sprint(id))
-		if err != nil {
-			return err
-		}
+func (db *DB) Resubscribe(ctx context.Context, id int64, ev news.ConsentEvent) (news.Subscriber, bool, error) {
+	return db.transition(ctx, id, ev, func(tx *sql.Tx, cur news.Subscriber) (news.ConsentAction, string, bool, error) {
 		if cur.Status != news.StatusUnsubscribed {
-			s = cur
-			return nil
+			return "", "", false, nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET status = 'active', unsubscribed_at = NULL,
 			confirmed_at = ? WHERE id = ?`, ev.At.Unix(), id); err != nil {
-			return fmt.Errorf("store: resubscribe %d: %w", id, err)
+			return "", "", false, fmt.Errorf("store: resubscribe %d: %w", id, err)
 		}
-		ev.Action = news.ConsentSubscribe
-		if ev.Detail == "" {
-			ev.Detail = "again from the preference centre; " + sectionsDetail(cur.Sections)
-		}
-		if err := appendConsent(ctx, tx, id, ev); err != nil {
-			return err
-		}
-		changed = true
-		s, err = loadSubscriber(ctx, tx, `id = ?`, id, fmt.Sprint(id))
-		return err
+		return news.ConsentSubscribe, "again from the preference centre; " + sectionsDetail(cur.Sections), true, nil
 	})
-	return s, changed, err
 }
 
 // SetSubscriberStatus sets a subscriber's status on the newsroom's or the
