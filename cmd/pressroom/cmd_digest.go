@@ -58,9 +58,17 @@ func addDigestFlags(cf *cmdFlags) *digestFlags {
 // resolveEnv fills flags that were not given from their environment
 // variables.
 func (d *digestFlags) resolveEnv(cf *cmdFlags, lookupEnv func(string) (string, bool)) error {
+	return setFromEnv(cf, digestFlagEnv, lookupEnv)
+}
+
+// setFromEnv sets each flag of cf named in flagEnv (flag name ->
+// environment variable) that was not given on the command line from its
+// variable, when that is set; a bad value is a usage error naming the
+// variable.
+func setFromEnv(cf *cmdFlags, flagEnv map[string]string, lookupEnv func(string) (string, bool)) error {
 	set := map[string]bool{}
 	cf.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for name, env := range digestFlagEnv {
+	for name, env := range flagEnv {
 		if set[name] {
 			continue
 		}

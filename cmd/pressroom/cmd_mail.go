@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"net/mail"
 	"net/url"
 	"os"
@@ -63,19 +62,7 @@ func addMailFlags(cf *cmdFlags) *mailFlags {
 // resolveEnv fills flags that were not given from their environment
 // variables.
 func (m *mailFlags) resolveEnv(cf *cmdFlags, lookupEnv func(string) (string, bool)) error {
-	set := map[string]bool{}
-	cf.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for name, env := range mailFlagEnv {
-		if set[name] {
-			continue
-		}
-		if v, ok := lookupEnv(env); ok {
-			if err := cf.Set(name, v); err != nil {
-				return cf.usageErrorf("%s: %v", env, err)
-			}
-		}
-	}
-	return nil
+	return setFromEnv(cf, mailFlagEnv, lookupEnv)
 }
 
 // mailer is the configured outgoing mail: the sender and what the

@@ -401,6 +401,18 @@ func unescapeCell(v string) string {
 	return v
 }
 
+// statusFlag reads a --status filter; empty means every status.
+func statusFlag(cf *cmdFlags, v string) (news.SubscriberStatus, error) {
+	if v == "" {
+		return "", nil
+	}
+	st, err := news.ParseSubscriberStatus(v)
+	if err != nil {
+		return "", cf.usageErrorf("--status: %v", fieldMsg(err))
+	}
+	return st, nil
+}
+
 func cmdSubscribersList(ctx context.Context, e *env, args []string) (err error) {
 	cf := e.newFlags("subscribers list", "[flags]", `
 List subscribers: id, address, status, sections (all = every section),
@@ -414,11 +426,9 @@ delivery time and when they signed up. Erased subscribers are not listed.`)
 	if len(pos) != 0 {
 		return cf.usageErrorf("takes no arguments, got %q", pos)
 	}
-	var st news.SubscriberStatus
-	if *status != "" {
-		if st, err = news.ParseSubscriberStatus(*status); err != nil {
-			return cf.usageErrorf("--status: %v", fieldMsg(err))
-		}
+	st, err := statusFlag(cf, *status)
+	if err != nil {
+		return err
 	}
 	db, err := e.openStore(ctx)
 	if err != nil {
@@ -498,11 +508,9 @@ with = + - @) get a leading apostrophe, which import removes again.`)
 	if len(pos) != 0 {
 		return cf.usageErrorf("takes no arguments, got %q", pos)
 	}
-	var st news.SubscriberStatus
-	if *status != "" {
-		if st, err = news.ParseSubscriberStatus(*status); err != nil {
-			return cf.usageErrorf("--status: %v", fieldMsg(err))
-		}
+	st, err := statusFlag(cf, *status)
+	if err != nil {
+		return err
 	}
 	db, err := e.openStore(ctx)
 	if err != nil {
